@@ -1,0 +1,160 @@
+"""The DuckDB catalog: schema migrations, named SQL from sql/, check queries.
+
+All SQL lives in the `sql/` package (migrations/NNN_*.sql, views/*.sql, queries/*.sql, checks/*.sql);
+Python refers to it by name, e.g. `cat.query("report_totals")`. Migrations are applied on open, one
+transaction each, and recorded in `schema_migrations`; views are (re)created after them in file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from distillate.errors import DistillateError
+
+SQL_PACKAGE = "distillate.sql"
+
+
+def _sql_root():
+    return resources.files(SQL_PACKAGE)
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of sql/<kind>/<name>.sql; `name` may be 'queries/x' or just 'x' (a query)."""
+    rel = name if "/" in name else f"queries/{name}"
+    f = _sql_root().joinpath(*f"{rel}.sql".split("/"))
+    if not f.is_file():
+        raise KeyError(f"no SQL file sql/{rel}.sql")
+    return f.read_text(encoding="utf-8")
+
+
+def _files(kind: str) -> list[tuple[str, str]]:
+    d = _sql_root().joinpath(kind)
+    return sorted((f.name, f.read_text(encoding="utf-8")) for f in d.iterdir() if f.name.endswith(".sql"))
+
+
+def _strip_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+
+
+@cache
+def _statements(sql: str) -> list[str]:
+    """Split a file on ';' at line ends (the convention of sql/: never a ';' ending a line inside a string)."""
+    parts, cur = [], []
+    for line in sql.splitlines():
+        cur.append(line)
+        if line.rstrip().endswith(";"):
+            parts.append("\n".join(cur))
+            cur = []
+    if cur:
+        parts.append("\n".join(cur))
+    return [p for p in parts if _strip_comments(p).strip()]
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    out = []
+    for fname, text in _files("migrations"):
+        num = int(fname.split("_", 1)[0])
+        out.append((num, fname, text))
+    nums = [n for n, _, _ in out]
+    if len(nums) != len(set(nums)):
+        raise RuntimeError(f"duplicate migration numbers in sql/migrations: {nums}")
+    return out
+
+
+class Catalog:
+    """A connection to one catalog file. Writers get it from `Workspace.job()`, readers from
+    `Workspace.reader()` (an immutable snapshot); open it directly only in tests and tools."""
+
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise DistillateError(
+                    f"the catalog {self.path} is open for writing by another process; "
+                    "readers use snapshots (Workspace.reader), writers take the job lock"
+                ) from e
+            raise
+        if not read_only:
+            self.migrate()
+
+    # -- schema --------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        con = self.con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
+            "checksum VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
+        )
+        done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        applied = []
+        for num, fname, text in migrations():
+            if num in done:
+                continue
+            con.execute("BEGIN")
+            try:
+                con.execute(text)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                    [num, fname, hashlib.sha256(text.encode()).hexdigest()[:16]],
+                )
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            applied.append(fname)
+        for _, text in _files("views"):
+            con.execute(text)
+        return applied
+
+    def schema_version(self) -> int:
+        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+    # -- queries -------------------------------------------------------------------------------
+    def sql(self, name: str, params: dict[str, Any] | list | None = None) -> duckdb.DuckDBPyConnection:
+        """Execute the named SQL file with parameters (never string-formatted values).
+
+        A file may hold several statements; each gets the named parameters it mentions. The cursor of
+        the last statement is returned."""
+        cur = None
+        for stmt in _statements(sql_text(name)):
+            if isinstance(params, dict):
+                cur = self.con.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+            else:
+                cur = self.con.execute(stmt, params or [])
+        return cur
+
+    def query(self, name: str, params: dict[str, Any] | list | None = None) -> list[dict[str, Any]]:
+        cur = self.sql(name, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def scalar(self, name: str, params: dict[str, Any] | list | None = None):
+        row = self.sql(name, params).fetchone()
+        return None if row is None else row[0]
+
+    def run_checks(self) -> dict[str, list[tuple]]:
+        """Run sql/checks/*.sql; each returns the offending rows. Returns only failing checks."""
+        failing = {}
+        for fname, text in _files("checks"):
+            rows = self.con.execute(text).fetchall()
+            if rows:
+                failing[fname.removesuffix(".sql")] = rows
+        return failing
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,232 @@
+"""Ingestion: stream rows from files or HF datasets, parse any supported format, content-address them,
+and add what is new to the catalog. Unreadable rows go to `quarantine` with file, line and reason:
+every non-blank input line ends up ingested (new or already present) or quarantined."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from distillate.errors import DistillateError
+from distillate.log import log, progress
+
+from ..catalog import Catalog
+from ..ids import problem_id, trace_id
+from .formats import FORMATS, Record, RecordError, parse_row, source_id_of, split_response
+from .readers import Row, iter_rows
+
+__all__ = ["ingest", "validate_inputs", "IngestStats", "FORMATS", "split_response", "parse_row", "iter_rows", "Record"]
+
+BATCH = 2000
+
+
+@dataclass
+class FileStats:
+    file: str
+    rows_read: int = 0
+    records_new: int = 0
+    records_present: int = 0
+    quarantined: int = 0
+    formats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IngestStats:
+    source: str
+    files: list[FileStats] = field(default_factory=list)
+
+    def _sum(self, k: str) -> int:
+        return sum(getattr(f, k) for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        return self._sum("rows_read")
+
+    @property
+    def ingested(self) -> int:
+        return self._sum("records_new")
+
+    @property
+    def already_present(self) -> int:
+        return self._sum("records_present")
+
+    @property
+    def quarantined(self) -> int:
+        return self._sum("quarantined")
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "ingested": self.ingested, "already_present": self.already_present,
+                "quarantined": self.quarantined, "rows_read": self.rows_read,
+                "files": [f.__dict__ for f in self.files]}
+
+
+class _Batch:
+    """Rows waiting to be written; flushed every BATCH records through the sql/queries/ingest_*.sql files."""
+
+    def __init__(self, cat: Catalog, source: str, job_id: str, seq: int):
+        self.cat, self.source, self.job_id, self.seq = cat, source, job_id, seq
+        self.clear()
+
+    def clear(self):
+        self.problems: dict[str, dict] = {}
+        self.problem_sources: list[dict] = []
+        self.traces: dict[str, dict] = {}
+        self.trace_sources: list[dict] = []
+        self.quarantine: list[dict] = []
+        self.pending: list[tuple[FileStats, str, bool]] = []  # (stats, id, is_trace) per record, for counting
+
+    def __len__(self):
+        return len(self.pending) + len(self.quarantine)
+
+    def add(self, stats: FileStats, row: Row, rec: Record, sid: str):
+        self.seq += 1
+        pid = problem_id(rec.problem)
+        if pid not in self.problems:
+            self.problems[pid] = {"problem_id": pid, "problem": rec.problem, "answer": rec.answer,
+                                  "reference_solution": rec.reference_solution, "first_source": self.source,
+                                  "seq": self.seq, "metadata": _json(rec.metadata if not rec.is_trace else {})}
+        self.problem_sources.append({"problem_id": pid, "source": self.source, "source_id": sid,
+                                     "file": row.file, "line": row.line, "answer": rec.answer})
+        if not rec.is_trace:
+            self.pending.append((stats, pid, False))
+            return
+        tid = trace_id(pid, rec.thought, rec.solution)
+        if tid not in self.traces:
+            self.traces[tid] = {
+                "trace_id": tid, "problem_id": pid, "thought": rec.thought, "solution": rec.solution,
+                "thought_closed": rec.thought_closed, "finish_reason": rec.finish_reason, "model": rec.model,
+                "label_correct": rec.label_correct, "source": self.source, "source_id": sid,
+                "file": row.file, "line": row.line, "seq": self.seq, "metadata": _json(rec.metadata),
+            }
+            self.pending.append((stats, tid, True))
+        else:
+            self.pending.append((stats, "", True))  # repeated within this batch: already present
+        self.trace_sources.append({"trace_id": tid, "source": self.source, "source_id": sid,
+                                   "file": row.file, "line": row.line})
+
+    def flush(self):
+        if not len(self):
+            return
+        con = self.cat.con
+        new_ids: set[str] = set()
+        tables = {
+            "_in_problems": list(self.problems.values()), "_in_problem_sources": self.problem_sources,
+            "_in_traces": list(self.traces.values()), "_in_trace_sources": self.trace_sources,
+            "_in_quarantine": self.quarantine,
+        }
+        con.execute("BEGIN")
+        try:
+            for name, rows in tables.items():
+                con.register(name, _arrow(name, rows))
+            new_ids |= {r[0] for r in self.cat.sql("ingest_new_ids").fetchall()}
+            for q in ("ingest_problems", "ingest_problem_sources", "ingest_traces",
+                      "ingest_trace_sources", "ingest_quarantine"):
+                self.cat.sql(q, {"job_id": self.job_id})
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for name in tables:
+                con.unregister(name)
+        for stats, rid, _ in self.pending:
+            if rid and rid in new_ids:
+                stats.records_new += 1
+                new_ids.discard(rid)  # a problem repeated in one batch is new once
+            else:
+                stats.records_present += 1
+        self.clear()
+
+
+_SCHEMAS = {
+    "_in_problems": pa.schema([("problem_id", pa.string()), ("problem", pa.string()), ("answer", pa.string()),
+                               ("reference_solution", pa.string()), ("first_source", pa.string()),
+                               ("seq", pa.int64()), ("metadata", pa.string())]),
+    "_in_problem_sources": pa.schema([("problem_id", pa.string()), ("source", pa.string()),
+                                      ("source_id", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                                      ("answer", pa.string())]),
+    "_in_traces": pa.schema([("trace_id", pa.string()), ("problem_id", pa.string()), ("thought", pa.string()),
+                             ("solution", pa.string()), ("thought_closed", pa.bool_()),
+                             ("finish_reason", pa.string()), ("model", pa.string()), ("label_correct", pa.bool_()),
+                             ("source", pa.string()), ("source_id", pa.string()), ("file", pa.string()),
+                             ("line", pa.int64()), ("seq", pa.int64()), ("metadata", pa.string())]),
+    "_in_trace_sources": pa.schema([("trace_id", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
+                                    ("file", pa.string()), ("line", pa.int64())]),
+    "_in_quarantine": pa.schema([("source", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                                 ("reason", pa.string()), ("raw", pa.string())]),
+}
+
+
+def _arrow(name: str, rows: list[dict]) -> pa.Table:
+    schema = _SCHEMAS[name]
+    return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+
+
+def _json(d: dict) -> str | None:
+    return orjson.dumps(d, default=str).decode() if d else None
+
+
+def validate_inputs(inputs: list[str], source: str, fmt: str) -> None:
+    """Fail before anything is written when the arguments are wrong."""
+    if fmt not in FORMATS:
+        raise DistillateError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if not source or not source.strip():
+        raise DistillateError("--source needs a name")
+    if not inputs:
+        raise DistillateError("nothing to ingest: give at least one file or hf: dataset")
+    for p in inputs:
+        if not p.startswith("hf:") and not Path(p).is_file():
+            raise DistillateError(f"no such file: {p}" if not Path(p).is_dir() else
+                                  f"{p} is a directory: pass its files (e.g. {p}/*.jsonl)")
+
+
+def ingest(cat: Catalog, job_id: str, inputs: list[str], source: str, fmt: str = "auto",
+           license: str | None = None, description: str | None = None, show_progress: bool = True) -> IngestStats:
+    """Ingest files / HF datasets into the catalog under one source name."""
+    validate_inputs(inputs, source, fmt)
+    stats = IngestStats(source)
+    seq = cat.scalar("max_seq") or 0
+    batch = _Batch(cat, source, job_id, seq)
+    any_trace = False
+    with progress(disable=not show_progress) as bar:
+        for path in inputs:
+            fs = FileStats(path)
+            stats.files.append(fs)
+            task = bar.add_task(f"ingest {os.path.basename(path)}", total=None, info="")
+            base = os.path.basename(path)
+            for row in iter_rows(path):
+                fs.rows_read += 1
+                if row.error is None:
+                    try:
+                        used, records = parse_row(row.value, fmt)
+                    except RecordError as e:
+                        row.error = str(e)
+                        row.raw = orjson.dumps(row.value, default=str)[:2000].decode("utf-8", "replace")
+                    else:
+                        fs.formats[used] = fs.formats.get(used, 0) + 1
+                        sid = source_id_of(row.value) or f"{base}:{row.line}"
+                        for rec in records:
+                            any_trace |= rec.is_trace
+                            batch.add(fs, row, rec, sid + rec.source_id_suffix)
+                if row.error is not None:
+                    fs.quarantined += 1
+                    batch.quarantine.append({"source": source, "file": row.file, "line": row.line,
+                                             "reason": row.error, "raw": row.raw})
+                if len(batch) >= BATCH:
+                    batch.flush()
+                if fs.rows_read % 500 == 0:
+                    bar.update(task, completed=fs.rows_read, info=f"{fs.quarantined} quarantined")
+            batch.flush()
+            bar.update(task, completed=fs.rows_read, total=fs.rows_read, info=f"{fs.quarantined} quarantined")
+            cat.con.execute(
+                "INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [source, path, fmt, fs.rows_read, fs.records_new, fs.records_present, fs.quarantined, job_id],
+            )
+    cat.sql("upsert_source", {"source": source, "kind": "traces" if any_trace else "problems",
+                              "license": license, "description": description})
+    log.debug("ingested %s", stats.as_dict())
+    return stats

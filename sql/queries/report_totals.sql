@@ -1,0 +1,5 @@
+-- distillate report: catalog totals.
+SELECT
+    (SELECT count(*) FROM problems)   AS problems,
+    (SELECT count(*) FROM traces)     AS traces,
+    (SELECT count(*) FROM quarantine) AS quarantined;
