@@ -57,6 +57,14 @@ def _statements(sql: str) -> list[str]:
     return [p for p in parts if _strip_comments(p).strip()]
 
 
+_WRITE = ("insert", "update", "delete", "create", "drop", "alter", "copy", "attach", "detach", "checkpoint", "set")
+
+
+def _is_write(stmt: str) -> bool:
+    body = _strip_comments(stmt).lstrip().lower()
+    return body.startswith(_WRITE) and " returning " not in body
+
+
 def migrations() -> list[tuple[int, str, str]]:
     out = []
     for fname, text in _files("migrations"):
@@ -93,7 +101,7 @@ class Catalog:
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
             "checksum VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
-        )
+        ).fetchall()
         done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = []
         for num, fname, text in migrations():
@@ -101,22 +109,22 @@ class Catalog:
                 continue
             con.execute("BEGIN")
             try:
-                con.execute(text)
+                con.execute(text).fetchall()
                 con.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
                     [num, fname, hashlib.sha256(text.encode()).hexdigest()[:16]],
-                )
-                con.execute("COMMIT")
+                ).fetchall()
+                con.execute("COMMIT").fetchall()
             except Exception:
                 con.execute("ROLLBACK")
                 raise
             applied.append(fname)
         for _, text in _files("views"):
-            con.execute(text)
+            con.execute(text).fetchall()
         return applied
 
     def schema_version(self) -> int:
-        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
 
     # -- queries -------------------------------------------------------------------------------
     def sql(self, name: str, params: dict[str, Any] | list | None = None) -> duckdb.DuckDBPyConnection:
@@ -125,12 +133,21 @@ class Catalog:
         A file may hold several statements; each gets the named parameters it mentions. The cursor of
         the last statement is returned."""
         cur = None
-        for stmt in _statements(sql_text(name)):
+        stmts = _statements(sql_text(name))
+        for i, stmt in enumerate(stmts):
             if isinstance(params, dict):
                 cur = self.con.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
             else:
                 cur = self.con.execute(stmt, params or [])
+            if i < len(stmts) - 1 or _is_write(stmt):
+                # DuckDB >= 2 refuses new work on a connection with an unfinished result: consume
+                # results of writes here (their row counts), leave query results to the caller.
+                cur.fetchall()
         return cur
+
+    def run(self, name: str, params: dict[str, Any] | list | None = None) -> None:
+        """Execute a named SQL file for its effect (all results consumed)."""
+        self.sql(name, params).fetchall()
 
     def query(self, name: str, params: dict[str, Any] | list | None = None) -> list[dict[str, Any]]:
         cur = self.sql(name, params)
@@ -138,8 +155,8 @@ class Catalog:
         return [dict(zip(cols, row)) for row in cur.fetchall()]
 
     def scalar(self, name: str, params: dict[str, Any] | list | None = None):
-        row = self.sql(name, params).fetchone()
-        return None if row is None else row[0]
+        rows = self.sql(name, params).fetchall()
+        return rows[0][0] if rows else None
 
     def run_checks(self) -> dict[str, list[tuple]]:
         """Run sql/checks/*.sql; each returns the offending rows. Returns only failing checks."""

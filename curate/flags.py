@@ -82,8 +82,8 @@ def sync_flags(ws: "Workspace", cat: "Catalog") -> int:
     tbl = pa.table({c: [r.get(c) for r in rows] for c in cols})
     cat.con.register("_flags_in", tbl)
     try:
-        cat.sql("sync_flags")
-        return cat.con.execute("SELECT count(*) FROM review_flags").fetchone()[0]
+        cat.run("sync_flags")
+        return cat.scalar("review_flags_count")
     finally:
         cat.con.unregister("_flags_in")
 

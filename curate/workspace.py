@@ -94,11 +94,8 @@ class Workspace:
         cat = None
         try:
             cat = Catalog(self.catalog_path)
-            cat.con.execute(
-                "INSERT INTO jobs (job_id, command, args, code_version, status, started_at) "
-                "VALUES (?, ?, ?, ?, 'running', now())",
-                [job_id, command, json.dumps(args or {}, default=str), __version__],
-            )
+            cat.run("job_start", {"job_id": job_id, "command": command, "code_version": __version__,
+                                  "args": json.dumps(args or {}, default=str)})
             from .flags import sync_flags
 
             sync_flags(self, cat)
@@ -109,11 +106,8 @@ class Workspace:
                 status, error = "failed", f"{type(e).__name__}: {e}"
                 raise
             finally:
-                cat.con.execute(
-                    "UPDATE jobs SET status = ?, finished_at = now(), error = ? WHERE job_id = ?",
-                    [status, error, job_id],
-                )
-                cat.con.execute("CHECKPOINT")
+                cat.run("job_finish", {"status": status, "error": error, "job_id": job_id})
+                cat.con.execute("CHECKPOINT").fetchall()
                 cat.close()
                 cat = None
                 self._publish_snapshot(job_id)

@@ -184,9 +184,7 @@ def main() -> None:
         console.print("aborted")
         sys.exit(130)
     except Exception as e:  # click usage errors and unexpected failures
-        import click
-
-        if isinstance(e, click.ClickException):
+        if hasattr(e, "show") and hasattr(e, "exit_code"):  # click usage errors (typer vendors click)
             e.show()
             sys.exit(e.exit_code)
         if debug:

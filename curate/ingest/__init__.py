@@ -125,8 +125,8 @@ class _Batch:
             new_ids |= {r[0] for r in self.cat.sql("ingest_new_ids").fetchall()}
             for q in ("ingest_problems", "ingest_problem_sources", "ingest_traces",
                       "ingest_trace_sources", "ingest_quarantine"):
-                self.cat.sql(q, {"job_id": self.job_id})
-            con.execute("COMMIT")
+                self.cat.run(q, {"job_id": self.job_id})
+            con.execute("COMMIT").fetchall()
         except Exception:
             con.execute("ROLLBACK")
             raise
@@ -222,11 +222,10 @@ def ingest(cat: Catalog, job_id: str, inputs: list[str], source: str, fmt: str =
                     bar.update(task, completed=fs.rows_read, info=f"{fs.quarantined} quarantined")
             batch.flush()
             bar.update(task, completed=fs.rows_read, total=fs.rows_read, info=f"{fs.quarantined} quarantined")
-            cat.con.execute(
-                "INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [source, path, fmt, fs.rows_read, fs.records_new, fs.records_present, fs.quarantined, job_id],
-            )
-    cat.sql("upsert_source", {"source": source, "kind": "traces" if any_trace else "problems",
+            cat.run("source_file_add", {"source": source, "file": path, "format": fmt, "rows_read": fs.rows_read,
+                                        "records_new": fs.records_new, "records_present": fs.records_present,
+                                        "quarantined": fs.quarantined, "job_id": job_id})
+    cat.run("upsert_source", {"source": source, "kind": "traces" if any_trace else "problems",
                               "license": license, "description": description})
     log.debug("ingested %s", stats.as_dict())
     return stats
