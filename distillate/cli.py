@@ -129,6 +129,15 @@ def curate(
     benchmarks_dir: Annotated[Optional[Path], typer.Option("--benchmarks-dir", help="Folder of benchmark JSONL files (id, problem, answer).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster address (with --engine ray).")] = None,
+    dedup_keep: Annotated[str, typer.Option("--dedup-keep", help="Which trace of a duplicate cluster is kept: first_seen|verified_first|shortest|longest.")] = "first_seen",
+    dedup_semantic: Annotated[bool, typer.Option("--dedup-semantic", help="Also find paraphrased problems with sentence embeddings (extra 'embed').")] = False,
+    decontam_methods: Annotated[Optional[str], typer.Option("--decontam-methods", help="Decontamination methods: exact,ngram,masked,fuzzy (default) plus embedding (extra 'embed') and llm_judge.")] = None,
+    decontam_traces: Annotated[bool, typer.Option("--decontam-traces", help="Also look for benchmark problems inside traces (thought + solution).")] = False,
+    decontam_judge_model: Annotated[Optional[str], typer.Option("--decontam-judge-model", help="LLM judge for borderline benchmark matches (OpenAI-compatible model name; enables llm_judge).")] = None,
+    decontam_judge_url: Annotated[Optional[str], typer.Option("--decontam-judge-url", help="Base URL of the judge's OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")] = None,
+    judge_endpoint: Annotated[Optional[str], typer.Option("--judge-endpoint", help="verify: OpenAI-compatible base URL of an LLM judge asked about undecided answers only (off by default; key from $OPENAI_API_KEY).")] = None,
+    judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="verify: model name of the LLM judge at --judge-endpoint.")] = None,
+    verify_timeout: Annotated[float, typer.Option("--verify-timeout", help="verify: wall-clock seconds per answer check (the worker is killed after).")] = 5.0,
     workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
     """Run curation stages: signals (stats), answer verification, dedup, decontamination."""
@@ -138,9 +147,119 @@ def curate(
         _ws(workspace), stages, show_progress=_show_progress(quiet), tokenizer=tokenizer,
         benchmarks=benchmarks, benchmarks_dir=str(benchmarks_dir) if benchmarks_dir else None,
         engine=engine, ray_address=ray_address,
+        dedup_keep=dedup_keep, dedup_semantic=dedup_semantic,
+        decontam_methods=decontam_methods, decontam_traces=decontam_traces,
+        decontam_judge_model=decontam_judge_model, decontam_judge_url=decontam_judge_url,
+        judge_endpoint=judge_endpoint, judge_model=judge_model, verify_timeout=verify_timeout,
     )
     for name, counters in results.items():
         out.print(f"[bold]{name}[/]: " + ", ".join(f"{k}={v}" for k, v in counters.items()))
+
+
+@app.command()
+def build(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML (docs/build.md).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder; each ablation goes to OUT/NAME/.")],
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="Render every row with this tokenizer's chat template (HF id or local path) and check lengths and assistant masks.")] = None,
+    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Training max_length to check rendered lengths against.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """Build an SFT set (sft.jsonl/.parquet, dropped.jsonl, manifest.json, DATACARD.md) and its ablations."""
+    from distillate.curate.build import build as build_fn
+
+    res = build_fn(_ws(workspace), recipe, out_dir, tokenizer=tokenizer, max_length=max_length,
+                   show_progress=_show_progress(quiet))
+    if json_out:
+        sys.stdout.write(json.dumps(res.as_dict(), default=str) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title=f"Build {res.name} -> {res.out_dir} (ablations in subfolders)")
+    for c in ("variant", "candidates", "kept", "dropped", "top drop steps"):
+        t.add_column(c, justify="right" if c in ("candidates", "kept", "dropped") else "left")
+    for v in res.variants:
+        top = sorted((f for f in v.manifest["counts"]["funnel"] if f["dropped"]), key=lambda f: -f["dropped"])[:3]
+        t.add_row(v.variant or "(base)", f"{v.candidates:,}", f"{v.kept:,}", f"{v.dropped:,}",
+                  ", ".join(f"{f['step']}:{f['dropped']:,}" for f in top))
+    out.print(t)
+    ct = res.variants[0].manifest.get("chat_template")
+    if ct:
+        msg = f"chat template check ({ct['lengths_from']}): {ct['over_max_length']:,} row(s) over max_length"
+        if "assistant_mask_all_zero" in ct:
+            msg += (f", {ct['assistant_mask_all_zero']:,} with an all-zero assistant mask "
+                    f"(mask from: {ct['assistant_mask_source']})")
+        out.print(msg)
+
+
+@app.command()
+def diff(
+    dir_a: Annotated[Path, typer.Argument(help="Build folder A (written by `distillate build`).")],
+    dir_b: Annotated[Path, typer.Argument(help="Build folder B.")],
+    limit: Annotated[int, typer.Option(help="List at most this many added/removed rows.")] = 20,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG of the n_tokens distributions of A and B.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    debug: DebugOpt = False,
+):
+    """Show the traces added and removed between two builds and how the distributions moved."""
+    from distillate.curate.build import diff as diff_fn, plot_diff, render_diff
+
+    d = diff_fn(dir_a, dir_b, limit=limit)
+    if plot is not None:
+        plot_diff(d, plot)
+    d.pop("_lengths")
+    if json_out:
+        sys.stdout.write(json.dumps(d, default=str) + "\n")
+    else:
+        render_diff(d, out)
+        if plot is not None:
+            out.print(f"plot: {plot}")
+
+
+@app.command("check-answers")
+def check_answers_cmd(
+    file: Annotated[Path, typer.Argument(help="JSONL file with a reference answer and a prediction per row.")],
+    gold_field: Annotated[str, typer.Option("--gold-field", help="Field holding the reference answer ('a.b' for nested).")],
+    pred_field: Annotated[str, typer.Option("--pred-field", help="Field holding the prediction: a bare answer or a whole response.")],
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the scored rows here (default: stdout).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Wall-clock seconds per check (the worker is killed after).")] = 5.0,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Verifier worker processes (default: one per core).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (on stderr when rows go to stdout).")] = False,
+    quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """Score a JSONL file: every row is written back with `verdict` and `verify` (extracted answer, details)."""
+    from distillate.curate.verify import check_answers
+
+    summary = check_answers(file, gold_field, pred_field, out_file, timeout=timeout, workers=workers,
+                            show_progress=_show_progress(quiet),
+                            write_stdout=None if out_file else sys.stdout.buffer.write)
+    target = out if out_file else console  # keep stdout pure JSONL when rows go there
+    if json_out:
+        target.print_json(json.dumps(summary))
+        return
+    counts = ", ".join(f"{k} {v:,}" for k, v in summary["verdicts"].items() if v)
+    target.print(f"[bold]{summary['rows']:,}[/] rows: {counts}; accuracy {summary['accuracy']:.1%}"
+                 + (f"; written to {out_file}" if out_file else ""))
+
+
+@app.command("decontam-check")
+def decontam_check(
+    benchmark_file: Annotated[Path, typer.Argument(help="Benchmark JSONL (id, problem, answer) to check the catalog against.")],
+    methods: Annotated[str, typer.Option("--methods", help="Lexical methods to use: exact,ngram,masked,fuzzy.")] = "exact,ngram,masked,fuzzy",
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many overlaps (--json lists all).")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """List catalog problems that overlap a new benchmark file (read-only)."""
+    from distillate.curate.decontam import decontam_check as check_fn, render_check
+
+    with _ws(workspace).reader() as cat:
+        res = check_fn(cat, benchmark_file, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                       show_progress=_show_progress(quiet))
+    if json_out:
+        sys.stdout.write(json.dumps(res, default=str) + "\n")
+    else:
+        render_check(out, res, limit)
 
 
 @app.command()
@@ -168,6 +287,274 @@ def demo(
     run_demo(workspace, out_dir, show_progress=_show_progress(quiet), console=out)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    recipe: Annotated[Path, typer.Argument(help="Training recipe YAML: ModelArguments, DataArguments, LoraArguments "
+                                                "and TRL SFTConfig keys (see docs/train_eval.md).")],
+    build: Annotated[Path, typer.Option("--build", help="Build directory (sft.jsonl + manifest.json) to train on.")],
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """SFT a model on a build with TRL, in one or two stages. Extra flags override the recipe
+    (TRL style: --learning_rate 1e-5 --packing true)."""
+    from distillate.train import train as train_fn
+
+    res = train_fn(_ws(workspace), build, recipe, [a for a in ctx.args if a != "--debug"],
+                   show_progress=_show_progress(quiet))
+    for s in res.stages:
+        out.print(f"[bold]stage {s['stage']}[/]: {s['rows']:,} rows, {s['steps']} steps, "
+                  f"loss {s['first_loss']} -> {s['last_loss']} ({s['seconds']} s)")
+    out.print(f"run: {res.run_dir}\nfinal weights: {res.final_model}")
+
+
+@app.command("eval")
+def eval_cmd(
+    model: Annotated[str, typer.Option("--model", help="Model: local path or Hub id (served model name with openai).")],
+    backend: Annotated[str, typer.Option("--backend", help="vllm | openai | transformers.")] = "transformers",
+    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")] = None,
+    benchmarks: Annotated[str, typer.Option("--benchmarks", help="Benchmarks: a,b,... (decontamination registry names).")] = "aime24",
+    benchmarks_dir: Annotated[Optional[Path], typer.Option("--benchmarks-dir", help="Folder of benchmark JSONL files (id, problem, answer).")] = None,
+    n: Annotated[int, typer.Option("--n", help="Samples per problem (pass@k and maj@k for k <= n).")] = 1,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Generation cap per sample (output tokens).")] = 32768,
+    budgets: Annotated[Optional[str], typer.Option("--budgets", help="Token budgets B1,B2,...: accuracy with each sample cut at B tokens.")] = None,
+    budget_forcing: Annotated[bool, typer.Option("--budget-forcing", help="s1-style: at the cut, close the thought and ask for the final answer.")] = False,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", help="Sampling temperature (default 0 for n=1, else 0.6).")] = None,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling.")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer for token counts and budgets (default: the model's).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N items of each benchmark.")] = None,
+    prompt_template: Annotated[Optional[str], typer.Option("--prompt-template", help="User message with {problem}.")] = None,
+    system_prompt: Annotated[Optional[str], typer.Option("--system-prompt", help="Optional system message.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="openai backend: requests in flight.")] = 8,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="transformers backend: prompts per generate call.")] = 8,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: WORKSPACE/evals/<run_id>).")] = None,
+    no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the workspace catalog.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print results.json to stdout.")] = False,
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """Evaluate a model on benchmarks under token budgets, scored by the curation verifier."""
+    from distillate.eval import EvalConfig, evaluate, parse_budgets
+    from distillate.eval.run import DEFAULT_PROMPT
+    from distillate.curate.decontam.registry import parse_names
+
+    cfg = EvalConfig(model=model, backend=backend, benchmarks=parse_names(benchmarks) or [],
+                     benchmarks_dir=str(benchmarks_dir) if benchmarks_dir else None, endpoint=endpoint,
+                     tokenizer=tokenizer, n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
+                     budgets=parse_budgets(budgets), budget_forcing=budget_forcing, limit=limit,
+                     prompt_template=prompt_template or DEFAULT_PROMPT, system_prompt=system_prompt,
+                     concurrency=concurrency, batch_size=batch_size)
+    res = evaluate(_ws(workspace), cfg, out_dir, show_progress=_show_progress(quiet), record=not no_record)
+    if json_out:
+        sys.stdout.write(json.dumps(res.results) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title=f"eval {res.run_id}: {model} ({backend})")
+    for c in ("benchmark", "problems", "accuracy", "pass@k", "maj@k", "mean tokens", "budgets (acc @ B)"):
+        t.add_column(c)
+    for name, m in res.results["benchmarks"].items():
+        t.add_row(name, str(m["n_problems"]), f"{100 * m['accuracy']:.1f}%",
+                  " ".join(f"@{k}={100 * v:.1f}" for k, v in m["pass@k"].items()),
+                  " ".join(f"@{k}={100 * v:.1f}" for k, v in m["maj@k"].items()),
+                  f"{m['tokens']['mean']:.0f}",
+                  " ".join(f"{b}:{100 * e['accuracy']:.1f}" for b, e in m["budgets"].items()))
+    out.print(t)
+    out.print(f"results: {res.out_dir / 'results.json'}")
+
+
+@app.command("eval-plot")
+def eval_plot(
+    runs: Annotated[list[Path], typer.Argument(help="Eval output folders (each with results.json) to compare.")],
+    out_file: Annotated[Path, typer.Option("--out", help="PNG file to write.")] = Path("accuracy_vs_tokens.png"),
+    debug: DebugOpt = False,
+):
+    """Plot accuracy against output tokens for one or several eval runs."""
+    from distillate.eval import plot_runs
+
+    out.print(f"wrote {plot_runs(runs, out_file)}")
+
+
+# ---- generation (curate/generate) ------------------------------------------------------------------
+GenEndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1.")]
+GenModelOpt = Annotated[str, typer.Option("--model", help="Model name as the endpoint knows it (a local path with --backend vllm).")]
+GenNOpt = Annotated[int, typer.Option("--n", help="Samples per problem (K for rejection sampling / pass rates).")]
+GenMaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Output token cap per request (reasoning included).")]
+GenTemperatureOpt = Annotated[float, typer.Option("--temperature", help="Sampling temperature.")]
+GenTopPOpt = Annotated[float, typer.Option("--top-p", help="Nucleus sampling.")]
+GenSeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Sample k is sent seed+k (servers that honour seeds).")]
+GenConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Requests in flight.")]
+GenRpmOpt = Annotated[Optional[float], typer.Option("--rpm", help="Requests per minute limit (client-side token bucket).")]
+GenTpmOpt = Annotated[Optional[float], typer.Option("--tpm", help="Tokens per minute limit (prompt estimate + max_tokens reserved, real usage settled).")]
+GenSystemOpt = Annotated[Optional[str], typer.Option("--system", help="Optional system message.")]
+GenKeyEnvOpt = Annotated[str, typer.Option("--api-key-env", help="Environment variable holding the API key (the key is never stored or logged).")]
+GenSourceOpt = Annotated[Optional[str], typer.Option("--source", "-s", help="Source name of the new traces (default gen:<model> / reformat:<model>).")]
+GenOnLengthOpt = Annotated[str, typer.Option("--on-length", help="finish_reason=length: keep (truncated trace) | retry (double max_tokens) | drop.")]
+GenPriceOpt = Annotated[Optional[Path], typer.Option("--price-table", help="JSON/YAML {model: {input, output}} in USD per 1M tokens, for costs.")]
+GenStreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream responses (keeps long generations alive).")]
+GenBackendOpt = Annotated[str, typer.Option("--backend", help="openai (any OpenAI-compatible endpoint) | vllm (offline engine on a local GPU, extra 'vllm').")]
+GenTimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds one attempt may take end to end.")]
+GenAttemptsOpt = Annotated[int, typer.Option("--max-attempts", help="Attempts per request on 429, 5xx, timeouts and malformed responses.")]
+GenRetryFailedOpt = Annotated[bool, typer.Option("--retry-failed/--no-retry-failed", help="Whether a rerun retries requests that failed before (completed ones are never resent).")]
+GenLimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Only the first N problems (traces for reformat).")]
+GenJsonOpt = Annotated[bool, typer.Option("--json", help="Print the counters as JSON.")]
+
+
+def _print_run(res, json_out: bool) -> None:
+    if json_out:
+        sys.stdout.write(json.dumps(res.as_dict(), default=str) + "\n")
+        return
+    c = res.counters
+    cost = "unknown (no --price-table entry)" if c["cost_usd"] is None else f"${c['cost_usd']:.4f}"
+    out.print(f"[bold]{res.source}[/]: {c['completed']:,} completed, {c['failed']:,} failed, {c['dropped']:,} dropped "
+              f"of {c['planned']:,} requests ({c['already_done']:,} already done before); {c['attempts']:,} attempts, "
+              f"{c['retries']:,} retries; {c['prompt_tokens'] + c['completion_tokens']:,} tokens, cost {cost}")
+    if "fidelity_passed" in c:
+        out.print(f"fidelity: {c['fidelity_passed']:,} passed, {c['fidelity_failed']:,} failed (kept with reasons)")
+    if c["failed"]:
+        out.print("  failed requests keep their reasons in the journal (distillate report); rerun to retry them")
+
+
+@app.command()
+def generate(
+    problems: Annotated[str, typer.Option("--problems", help="JSONL file (id, problem, answer) or the name of a catalog source.")],
+    model: GenModelOpt,
+    endpoint: GenEndpointOpt = None,
+    n: GenNOpt = 1,
+    max_tokens: GenMaxTokensOpt = 16384,
+    temperature: GenTemperatureOpt = 0.7,
+    top_p: GenTopPOpt = 0.95,
+    seed: GenSeedOpt = None,
+    concurrency: GenConcurrencyOpt = 8,
+    rpm: GenRpmOpt = None,
+    tpm: GenTpmOpt = None,
+    prompt: Annotated[Optional[str], typer.Option("--prompt", help="User message template with {problem} (and {answer}), or @FILE holding it.")] = None,
+    system: GenSystemOpt = None,
+    api_key_env: GenKeyEnvOpt = "OPENAI_API_KEY",
+    source: GenSourceOpt = None,
+    on_length: GenOnLengthOpt = "keep",
+    price_table: GenPriceOpt = None,
+    stream: GenStreamOpt = True,
+    backend: GenBackendOpt = "openai",
+    timeout: GenTimeoutOpt = 1800.0,
+    max_attempts: GenAttemptsOpt = 6,
+    retry_failed: GenRetryFailedOpt = True,
+    limit: GenLimitOpt = None,
+    json_out: GenJsonOpt = False,
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """Ask a teacher for K long-thought samples per problem; journaled and resumable (rerun to resume)."""
+    from distillate.curate.generate import DEFAULT_PROMPT, GenerateConfig, generate as generate_fn, load_prompt
+
+    cfg = GenerateConfig(model=model, endpoint=endpoint, n=n, max_tokens=max_tokens, temperature=temperature,
+                         top_p=top_p, seed=seed, prompt=load_prompt(prompt, DEFAULT_PROMPT), system=system,
+                         concurrency=concurrency, rpm=rpm, tpm=tpm, api_key_env=api_key_env, source=source,
+                         on_length=on_length, price_table=str(price_table) if price_table else None, stream=stream,
+                         backend=backend, timeout=timeout, max_attempts=max_attempts, retry_failed=retry_failed,
+                         limit=limit)
+    _print_run(generate_fn(_ws(workspace), cfg, problems, show_progress=_show_progress(quiet)), json_out)
+
+
+@app.command()
+def reformat(
+    traces: Annotated[str, typer.Option("--traces", help="Catalog source whose traces' solutions are rewritten.")],
+    model: GenModelOpt,
+    endpoint: GenEndpointOpt = None,
+    prompt: Annotated[Optional[str], typer.Option("--prompt", help="Template with {solution} (and {problem}, {thought}, {answer}), or @FILE.")] = None,
+    field: Annotated[str, typer.Option("--field", help="What {solution} holds: solution | full (thought + solution).")] = "solution",
+    n: GenNOpt = 1,
+    max_tokens: GenMaxTokensOpt = 16384,
+    temperature: GenTemperatureOpt = 0.7,
+    top_p: GenTopPOpt = 0.95,
+    seed: GenSeedOpt = None,
+    min_length_ratio: Annotated[float, typer.Option("--min-length-ratio", help="Fidelity: rewrite/original characters at least this.")] = 1.0,
+    max_length_ratio: Annotated[float, typer.Option("--max-length-ratio", help="Fidelity: rewrite/original characters at most this.")] = 30.0,
+    min_overlap: Annotated[float, typer.Option("--min-overlap", help="Fidelity: share of the original's word n-grams the rewrite keeps, at least.")] = 0.2,
+    max_overlap: Annotated[float, typer.Option("--max-overlap", help="Fidelity: ... at most (below 1 rejects near-copies).")] = 1.0,
+    ngram: Annotated[int, typer.Option("--ngram", help="Word n-gram size of the overlap check.")] = 3,
+    concurrency: GenConcurrencyOpt = 8,
+    rpm: GenRpmOpt = None,
+    tpm: GenTpmOpt = None,
+    system: GenSystemOpt = None,
+    api_key_env: GenKeyEnvOpt = "OPENAI_API_KEY",
+    source: GenSourceOpt = None,
+    on_length: GenOnLengthOpt = "keep",
+    price_table: GenPriceOpt = None,
+    stream: GenStreamOpt = True,
+    backend: GenBackendOpt = "openai",
+    timeout: GenTimeoutOpt = 1800.0,
+    max_attempts: GenAttemptsOpt = 6,
+    retry_failed: GenRetryFailedOpt = True,
+    limit: GenLimitOpt = None,
+    json_out: GenJsonOpt = False,
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """Rewrite traces' solutions into the long-thought format and check fidelity (answer, length, overlap)."""
+    from distillate.curate.generate import DEFAULT_REFORMAT_PROMPT, ReformatConfig, load_prompt, reformat as reformat_fn
+
+    cfg = ReformatConfig(model=model, endpoint=endpoint, traces_source=traces, field=field,
+                         prompt=load_prompt(prompt, DEFAULT_REFORMAT_PROMPT), n=n, max_tokens=max_tokens,
+                         temperature=temperature, top_p=top_p, seed=seed, min_length_ratio=min_length_ratio,
+                         max_length_ratio=max_length_ratio, min_overlap=min_overlap, max_overlap=max_overlap,
+                         ngram=ngram, concurrency=concurrency, rpm=rpm, tpm=tpm, system=system,
+                         api_key_env=api_key_env, source=source, on_length=on_length,
+                         price_table=str(price_table) if price_table else None, stream=stream, backend=backend,
+                         timeout=timeout, max_attempts=max_attempts, retry_failed=retry_failed, limit=limit)
+    _print_run(reformat_fn(_ws(workspace), cfg, show_progress=_show_progress(quiet)), json_out)
+
+
+# ---- review app and flags (ui/, curate/flags.py) ---------------------------------------------------------
+@app.command()
+def review(
+    port: Annotated[int, typer.Option("--port", help="TCP port of the app.")] = 8501,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open a browser tab on start.")] = False,
+    workspace: WorkspaceOpt = None, debug: DebugOpt = False,
+):
+    """Start the review app (Streamlit, extra 'ui'): browse, read and flag traces; see builds and evals."""
+    from distillate.ui import launch
+
+    raise typer.Exit(launch(_ws(workspace), host=host, port=port, open_browser=open_browser))
+
+
+flags_app = typer.Typer(no_args_is_help=True, help="Review flags: the append-only audit log of the review app.")
+app.add_typer(flags_app, name="flags")
+
+
+@flags_app.command("export")
+def flags_export(
+    out_file: Annotated[Path, typer.Option("--out", help="JSONL file to write: every flag, oldest first.")],
+    workspace: WorkspaceOpt = None, debug: DebugOpt = False,
+):
+    """Export every review flag (who, when, trace, label, reason, note) as JSONL."""
+    from distillate.curate.flags import export_flags
+
+    out.print(f"wrote {export_flags(_ws(workspace), out_file):,} flag(s) to {out_file}")
+
+
+@flags_app.command("add")
+def flags_add(
+    trace_id: Annotated[str, typer.Argument(help="The trace to flag.")],
+    label: Annotated[str, typer.Option("--label", help="good | bad | needs-fix | a custom label.")],
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (e.g. 'looping', 'wrong answer').")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="Free text.")] = None,
+    reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="Your name (default: $USER).")] = None,
+    workspace: WorkspaceOpt = None, debug: DebugOpt = False,
+):
+    """Flag one trace from the command line (same log as the review app; the next build applies it)."""
+    import os
+
+    from distillate.curate.flags import add_flag
+
+    ws = _ws(workspace)
+    if ws.current_snapshot() is None:
+        raise DistillateError(f"no catalog in {ws.root}: nothing to flag")
+    with ws.reader() as cat:
+        if not cat.con.execute("SELECT count(*) FROM traces WHERE trace_id = ?", [trace_id]).fetchone()[0]:
+            raise DistillateError(f"no trace {trace_id} in {ws.root}")
+    rec = add_flag(ws, trace_id, label, reason=reason, note=note, reviewer=reviewer or os.environ.get("USER"))
+    out.print(f"flagged {trace_id} as {rec['label']} ({rec['flag_id']})")
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
@@ -175,7 +562,9 @@ def main() -> None:
     except DistillateError as e:
         if debug:
             raise
-        console.print(f"[red]error:[/] {e}", highlight=False)
+        from rich.markup import escape  # messages may hold [brackets], e.g. pip install 'distillate[vllm]'
+
+        console.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
         sys.exit(2)
     except (typer.Exit, SystemExit) as e:
         code = getattr(e, "exit_code", getattr(e, "code", 0))

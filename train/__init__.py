@@ -1,1 +1,6 @@
-"""train"""
+"""SFT on a build with TRL (extra `train`): `distillate train RECIPE.yaml --build DIR`."""
+
+from .config import DataArguments, LoraArguments, ModelArguments, TrainConfig, parse_config
+from .run import TrainResult, train
+
+__all__ = ["DataArguments", "LoraArguments", "ModelArguments", "TrainConfig", "TrainResult", "parse_config", "train"]

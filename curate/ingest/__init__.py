@@ -19,7 +19,7 @@ from ..ids import problem_id, trace_id
 from .formats import FORMATS, Record, RecordError, parse_row, source_id_of, split_response
 from .readers import Row, iter_rows
 
-__all__ = ["ingest", "validate_inputs", "IngestStats", "FORMATS", "split_response", "parse_row", "iter_rows", "Record"]
+__all__ = ["ingest", "add_records", "validate_inputs", "IngestStats", "FORMATS", "split_response", "parse_row", "iter_rows", "Record"]
 
 BATCH = 2000
 
@@ -101,6 +101,7 @@ class _Batch:
                 "thought_closed": rec.thought_closed, "finish_reason": rec.finish_reason, "model": rec.model,
                 "label_correct": rec.label_correct, "source": self.source, "source_id": sid,
                 "file": row.file, "line": row.line, "seq": self.seq, "metadata": _json(rec.metadata),
+                "parent_trace_id": rec.parent_trace_id,
             }
             self.pending.append((stats, tid, True))
         else:
@@ -108,8 +109,10 @@ class _Batch:
         self.trace_sources.append({"trace_id": tid, "source": self.source, "source_id": sid,
                                    "file": row.file, "line": row.line})
 
-    def flush(self):
-        if not len(self):
+    def flush(self, before_commit=None):
+        """Write the batch in one transaction; `before_commit()` runs inside it (callers that must commit
+        their own rows atomically with these, e.g. the generation journal)."""
+        if not len(self) and before_commit is None:
             return
         con = self.cat.con
         new_ids: set[str] = set()
@@ -126,6 +129,8 @@ class _Batch:
             for q in ("ingest_problems", "ingest_problem_sources", "ingest_traces",
                       "ingest_trace_sources", "ingest_quarantine"):
                 self.cat.run(q, {"job_id": self.job_id})
+            if before_commit is not None:
+                before_commit()
             con.execute("COMMIT").fetchall()
         except Exception:
             con.execute("ROLLBACK")
@@ -153,7 +158,8 @@ _SCHEMAS = {
                              ("solution", pa.string()), ("thought_closed", pa.bool_()),
                              ("finish_reason", pa.string()), ("model", pa.string()), ("label_correct", pa.bool_()),
                              ("source", pa.string()), ("source_id", pa.string()), ("file", pa.string()),
-                             ("line", pa.int64()), ("seq", pa.int64()), ("metadata", pa.string())]),
+                             ("line", pa.int64()), ("seq", pa.int64()), ("metadata", pa.string()),
+                             ("parent_trace_id", pa.string())]),
     "_in_trace_sources": pa.schema([("trace_id", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
                                     ("file", pa.string()), ("line", pa.int64())]),
     "_in_quarantine": pa.schema([("source", pa.string()), ("file", pa.string()), ("line", pa.int64()),
@@ -168,6 +174,20 @@ def _arrow(name: str, rows: list[dict]) -> pa.Table:
 
 def _json(d: dict) -> str | None:
     return orjson.dumps(d, default=str).decode() if d else None
+
+
+def add_records(cat: Catalog, job_id: str, source: str, items: list[tuple[Row, Record, str]],
+                before_commit=None) -> dict[str, int]:
+    """Store records that did not come from a file (generated traces) exactly as ingestion does.
+
+    `items` are (Row giving file/line provenance, Record, source_id). Everything, plus whatever
+    `before_commit()` writes, is committed in one transaction. Returns {'new': n, 'present': n}."""
+    stats = FileStats(source)
+    batch = _Batch(cat, source, job_id, cat.scalar("max_seq") or 0)
+    for row, rec, sid in items:
+        batch.add(stats, row, rec, sid)
+    batch.flush(before_commit=before_commit)
+    return {"new": stats.records_new, "present": stats.records_present}
 
 
 def validate_inputs(inputs: list[str], source: str, fmt: str) -> None:

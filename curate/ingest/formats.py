@@ -50,6 +50,7 @@ class Record:
     source_id_suffix: str = ""          # '#g1' for the second generation of a row, etc.
     is_trace: bool = True
     metadata: dict[str, Any] = field(default_factory=dict)
+    parent_trace_id: str | None = None  # reformatted traces (curate/generate): the original
 
 
 # ---- response splitting (shared with generation) -------------------------------------------------

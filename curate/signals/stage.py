@@ -1,0 +1,164 @@
+"""The `stats` curation stage: trace_signals + trace_markers per trace, problem_signals per problem."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from distillate.log import log, progress
+
+from .text import SignalConfig, compile_markers, problem_signals, trace_signals
+from .tokenize import TokenizerSpec, count_tokens, resolve_tokenizer
+
+VERSION = 1
+
+
+
+def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str]) -> tuple[list[dict], list[tuple]]:
+    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason). Runs in a worker
+    process (curate/executor.py). A trace that fails gets a row with `error` set, never an exception."""
+    cfg, spec, config_hash = job
+    marker_re, kinds = compile_markers(cfg.markers)
+    texts = [t or "" for r in rows for t in (r[1], r[2])]
+    try:
+        counts = count_tokens(texts, spec)
+    except Exception:  # noqa: BLE001 - isolate the offending text(s) one by one
+        counts = []
+        for t in texts:
+            try:
+                counts.append(count_tokens([t], spec)[0])
+            except Exception:  # noqa: BLE001
+                counts.append(None)
+    out, markers = [], []
+    for i, (tid, thought, solution, closed, finish) in enumerate(rows):
+        th_n, so_n = counts[2 * i], counts[2 * i + 1]
+        row: dict[str, Any] = {"trace_id": tid, "signal_version": VERSION, "tokenizer": spec.name,
+                               "config_hash": config_hash, "thought_tokens": th_n, "solution_tokens": so_n,
+                               "n_tokens": None if th_n is None or so_n is None else th_n + so_n, "error": None}
+        try:
+            if row["n_tokens"] is None:
+                raise ValueError("the tokenizer failed on this text")
+            sig, mk = trace_signals(thought, solution, closed, finish, cfg, marker_re, kinds, row["n_tokens"])
+            sig["marker_counts"] = [{"key": k, "value": v} for k, v in sig["marker_counts"].items()]
+            row.update(sig)
+            markers.extend((tid, *m) for m in mk)
+        except Exception as e:  # noqa: BLE001 - recorded per trace
+            row["error"] = f"{type(e).__name__}: {e}"[:500]
+        out.append(row)
+    return out, markers
+
+
+def _arrow_signals(rows: list[dict]):
+    import pyarrow as pa
+
+    schema = pa.schema([
+        ("trace_id", pa.string()), ("signal_version", pa.int32()), ("tokenizer", pa.string()),
+        ("config_hash", pa.string()), ("n_tokens", pa.int32()), ("thought_tokens", pa.int32()),
+        ("solution_tokens", pa.int32()), ("error", pa.string()),
+        ("n_chars", pa.int32()), ("n_lines", pa.int32()), ("n_paragraphs", pa.int32()), ("n_steps", pa.int32()),
+        ("n_markers", pa.int32()), ("markers_per_1k", pa.float64()),
+        ("marker_counts", pa.list_(pa.struct([("key", pa.string()), ("value", pa.int32())]))),
+        ("thought_unclosed", pa.bool_()), ("no_final_answer", pa.bool_()), ("ends_mid_sentence", pa.bool_()),
+        ("finish_length", pa.bool_()), ("truncation_reasons", pa.list_(pa.string())), ("truncated", pa.bool_()),
+        ("rep_ngram_share", pa.float64()), ("tail_rep_ngram_share", pa.float64()),
+        ("longest_repeat_words", pa.int32()), ("compression_ratio", pa.float64()), ("looping", pa.bool_()),
+        ("n_boxed", pa.int32()), ("n_distinct_boxed", pa.int32()), ("final_answer", pa.string()),
+        ("thought_answer", pa.string()), ("answers_agree", pa.bool_()), ("foreign_script_share", pa.float64()),
+        ("language_mixed", pa.bool_()), ("has_thought", pa.bool_()), ("has_solution", pa.bool_()),
+        ("tags_well_formed", pa.bool_()), ("format_ok", pa.bool_())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _write_traces(cat, rows: list[dict], markers: list[tuple]) -> None:
+    import pyarrow as pa
+
+    mk = pa.table({"trace_id": [m[0] for m in markers], "kind": [m[1] for m in markers],
+                   "part": [m[2] for m in markers], "pos": pa.array([m[3] for m in markers], pa.int32()),
+                   "len": pa.array([m[4] for m in markers], pa.int32())})
+    cat.con.register("new_signals", _arrow_signals(rows))
+    cat.con.register("new_markers", mk)
+    try:
+        cat.run("signals_write_traces")
+    finally:
+        cat.con.unregister("new_signals")
+        cat.con.unregister("new_markers")
+
+
+def compute_problems(cat, cfg: SignalConfig, config_hash: str) -> dict[str, int]:
+    """Problem signals for every problem whose row is missing or outdated."""
+    import re
+
+    import pyarrow as pa
+
+    todo = cat.sql("signals_problems_todo", {"version": VERSION, "config_hash": config_hash}).fetchall()
+    compiled = {k: re.compile(v, re.IGNORECASE) for k, v in cfg.problem_patterns.items()}
+    rows = []
+    for pid, problem, answer in todo:
+        s = problem_signals(problem, answer, cfg, compiled)
+        s["evidence"] = orjson.dumps(s["evidence"]).decode()
+        rows.append({"problem_id": pid, "signal_version": VERSION, "config_hash": config_hash, **s})
+    if rows:
+        tbl = pa.Table.from_pylist(rows, schema=pa.schema([
+            ("problem_id", pa.string()), ("signal_version", pa.int32()), ("config_hash", pa.string()),
+            ("is_image", pa.bool_()), ("is_proof", pa.bool_()), ("is_multiple_choice", pa.bool_()),
+            ("is_multi_part", pa.bool_()), ("no_reference", pa.bool_()), ("unsuitable", pa.bool_()),
+            ("unsuitable_reasons", pa.list_(pa.string())), ("evidence", pa.string())]))
+        cat.con.register("new_problem_signals", tbl)
+        try:
+            cat.run("signals_write_problems")
+        finally:
+            cat.con.unregister("new_problem_signals")
+    return {"problems": len(rows), "unsuitable_problems": sum(r["unsuitable"] for r in rows)}
+
+
+def config_from_ctx(ctx) -> SignalConfig:
+    cfg = SignalConfig()
+    if ctx.opt("tokenizer"):
+        cfg = replace(cfg, tokenizer=ctx.opt("tokenizer"))
+    if ctx.opt("signals_workers"):
+        cfg = replace(cfg, workers=int(ctx.opt("signals_workers")))
+    return cfg
+
+
+def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
+    """Compute trace and problem signals for every row that is missing or outdated."""
+    from distillate.curate.executor import map_batches
+
+    cfg = cfg or config_from_ctx(ctx)
+    cat = ctx.cat
+    config_hash = cfg.hash()
+    counters: dict[str, Any] = compute_problems(cat, cfg, config_hash)
+
+    spec = resolve_tokenizer(cfg.tokenizer, ctx.ws.path("signals"))
+    ids = [r[0] for r in cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
+                                                          "config_hash": config_hash}).fetchall()]
+    counters.update({"traces": len(ids), "tokenizer": spec.name, "truncated": 0, "looping": 0,
+                     "language_mixed": 0, "errors": 0})
+    if not ids:
+        return counters
+    batches = [ids[i:i + cfg.batch_size] for i in range(0, len(ids), cfg.batch_size)]
+    workers = cfg.workers or (1 if len(ids) <= cfg.batch_size else None)
+
+    def texts():
+        for b in batches:
+            yield cat.sql("signals_trace_texts", {"ids": b}).fetchall()
+
+    with progress(disable=not ctx.show_progress) as bar:
+        task = bar.add_task("signals", total=len(ids), info="")
+        for rows, markers in map_batches(compute_batch, texts(), (cfg, spec, config_hash),
+                                         engine=ctx.opt("engine", "local"), workers=workers,
+                                         ray_address=ctx.opt("ray_address")):
+            _write_traces(cat, rows, markers)
+            for r in rows:
+                counters["truncated"] += bool(r.get("truncated"))
+                counters["looping"] += bool(r.get("looping"))
+                counters["language_mixed"] += bool(r.get("language_mixed"))
+                counters["errors"] += r["error"] is not None
+            bar.update(task, advance=len(rows),
+                       info=f"{counters['truncated']:,} truncated, {counters['looping']:,} looping")
+    if counters["errors"]:
+        log.warning("signals: %d trace(s) failed; their rows carry `error` (SELECT trace_id, error FROM "
+                    "trace_signals WHERE error IS NOT NULL)", counters["errors"])
+    return counters

@@ -1,0 +1,267 @@
+"""`distillate eval`: sample a model on benchmarks, score with the curation verifier, report under budgets.
+
+For every benchmark item the model is sampled n times; each sample is scored by `distillate.curate.verify`
+(the same verifier curation uses). Token budgets give the paper's cost/accuracy view: each sample is cut
+at B output tokens (with the model's tokenizer) and its answer re-extracted from the cut text; with
+`budget_forcing` (s1-style) the cut text gets an end-of-thinking + final-answer cue and a short greedy
+continuation before re-extraction. Writes results.json, samples.jsonl and accuracy_vs_tokens.png to the
+output folder and records the run in the catalog (eval_runs, eval_results, eval_samples)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from distillate.errors import DistillateError
+from distillate.log import log
+
+from .backends import BACKENDS, Generation, SamplingConfig, load_tokenizer, make_backend
+from .metrics import benchmark_metrics
+
+VERSION = "eval-1"
+DEFAULT_PROMPT = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{}."
+FORCE_THINKING = "\n</think>\n\n**Final Answer**\n\\boxed{"
+FORCE_ANSWER = "\n\n**Final Answer**\n\\boxed{"
+
+
+@dataclass
+class EvalConfig:
+    model: str                                        # local path or Hub id / served model name
+    backend: str = "transformers"                     # vllm | openai | transformers
+    benchmarks: list[str] = field(default_factory=lambda: ["aime24"])  # registry names (decontam registry)
+    benchmarks_dir: str | None = None                 # folder of <name>.jsonl benchmark files
+    endpoint: str | None = None                       # OpenAI-compatible base URL (openai backend)
+    tokenizer: str | None = None                      # for token counts and budgets; default: the model's
+    n: int = 1                                        # samples per problem (pass@k / maj@k for k <= n)
+    max_tokens: int = 32768                           # generation cap per sample
+    temperature: float | None = None                  # default 0 with n == 1, else 0.6
+    top_p: float = 0.95
+    seed: int = 0
+    budgets: list[int] = field(default_factory=list)  # cut each sample at these output-token counts
+    budget_forcing: bool = False                      # s1-style: close the thought and ask for the answer
+    force_tokens: int = 32                            # greedy tokens generated after the forcing cue
+    prompt_template: str = DEFAULT_PROMPT             # user message; {problem} is replaced
+    system_prompt: str | None = None
+    limit: int | None = None                          # only the first N items of each benchmark
+    batch_size: int = 8                               # transformers backend: prompts per generate call
+    concurrency: int = 8                              # openai backend: requests in flight
+
+
+@dataclass
+class EvalResult:
+    run_id: str
+    out_dir: Path
+    results: dict
+
+
+def _verifier():
+    """verify_batch of the curation verifier (the same checks as `distillate curate --stages verify`)."""
+    try:
+        from distillate.curate.verify import verify_batch
+    except ImportError as e:
+        raise DistillateError(f"the answer verifier (distillate.curate.verify) is not importable: {e}") from e
+    return verify_batch
+
+
+def _messages(cfg: EvalConfig, problem: str) -> list[dict]:
+    msgs = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
+    msgs.append({"role": "user", "content": cfg.prompt_template.replace("{problem}", problem)})
+    return msgs
+
+
+def _validate(cfg: EvalConfig) -> None:
+    if cfg.backend not in BACKENDS:
+        raise DistillateError(f"unknown backend {cfg.backend!r}; choose one of {', '.join(BACKENDS)}")
+    if cfg.n < 1:
+        raise DistillateError(f"--n must be >= 1, got {cfg.n}")
+    if cfg.max_tokens < 1:
+        raise DistillateError(f"--max-tokens must be >= 1, got {cfg.max_tokens}")
+    bad = [b for b in cfg.budgets if b < 1]
+    if bad:
+        raise DistillateError(f"--budgets must be positive token counts, got {bad}")
+    if cfg.budget_forcing and not cfg.budgets:
+        raise DistillateError("--budget-forcing needs --budgets")
+    if "{problem}" not in cfg.prompt_template:
+        raise DistillateError("the prompt template must contain {problem}")
+
+
+def parse_budgets(spec: str | None) -> list[int]:
+    if not spec:
+        return []
+    try:
+        vals = sorted({int(x) for x in spec.split(",") if x.strip()})
+    except ValueError as e:
+        raise DistillateError(f"--budgets takes comma-separated token counts, e.g. 1024,2048,4096 (got {spec!r})") from e
+    return vals
+
+
+def score_budgets(samples: list[dict], golds: dict, tokenizer, budgets: list[int], verify_batch,
+                  backend=None, prompts: dict | None = None, force_tokens: int = 32) -> None:
+    """Fill each sample's `budgets` {B: {correct, extracted, truncated[, forced_correct, forced_extracted]}}.
+    A sample within the budget keeps its verdict; a longer one is cut at B tokens and re-extracted. With a
+    backend (budget forcing), each cut sample also gets the end-of-thinking/final-answer cue and
+    `force_tokens` greedy tokens, and is scored again on that."""
+    cuts = []  # (sample, budget, cut text)
+    for s in samples:
+        s["budgets"] = {}
+        ids = None  # tokenized once per sample, only when some budget cuts it
+        for b in budgets:
+            truncated = False
+            if not s["error"] and (s["n_tokens"] is None or s["n_tokens"] > b):
+                if ids is None:
+                    ids = tokenizer.encode(s["response"], add_special_tokens=False)
+                truncated = len(ids) > b
+            s["budgets"][str(b)] = {"correct": s["correct"], "extracted": s["extracted"], "truncated": truncated}
+            if truncated:
+                cuts.append((s, b, tokenizer.decode(ids[:b], skip_special_tokens=False)))
+    verdicts = verify_batch([(golds[(s["benchmark"], s["item_id"])], cut) for s, _, cut in cuts])
+    for (s, b, _), v in zip(cuts, verdicts):
+        s["budgets"][str(b)].update(correct=bool(v.correct), extracted=v.extracted)
+    if backend is None:
+        return
+    forced = []
+    for s, b, cut in cuts:
+        key = (s["benchmark"], s["item_id"])
+        thinking = "</think>" not in cut and ("<think>" in cut or "</think>" in s["response"]
+                                              or prompts[key].rstrip().endswith("<think>"))
+        forced.append(cut + (FORCE_THINKING if thinking else FORCE_ANSWER))
+    conts = backend.complete([prompts[(s["benchmark"], s["item_id"])] + t for (s, _, _), t in zip(cuts, forced)],
+                             force_tokens)
+    verdicts = verify_batch([(golds[(s["benchmark"], s["item_id"])], t + c)
+                             for (s, _, _), t, c in zip(cuts, forced, conts)])
+    for (s, b, _), v in zip(cuts, verdicts):
+        s["budgets"][str(b)].update(forced_correct=bool(v.correct), forced_extracted=v.extracted)
+    for s in samples:  # samples within the budget are unchanged by forcing
+        for e in s["budgets"].values():
+            e.setdefault("forced_correct", e["correct"])
+
+
+def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progress: bool = True,
+             record: bool = True) -> EvalResult:
+    """Run the evaluation; write results.json, samples.jsonl, accuracy_vs_tokens.png; record in the catalog."""
+    from distillate.curate.decontam.registry import load_benchmarks
+    from distillate.curate.ids import problem_id
+
+    _validate(cfg)
+    verify_batch = _verifier()
+    if cfg.temperature is None:
+        cfg.temperature = 0.0 if cfg.n == 1 else 0.6
+    if cfg.n > 1 and cfg.temperature == 0:
+        log.warning("n=%d samples at temperature 0 are identical (greedy): pass@k = accuracy", cfg.n)
+    benches = load_benchmarks(cfg.benchmarks, cfg.benchmarks_dir)
+    items = [it for name in benches for it in (benches[name][:cfg.limit] if cfg.limit else benches[name])]
+    no_gold = [f"{it.benchmark}/{it.id}" for it in items if it.answer is None]
+    if no_gold:
+        log.warning("%d items have no reference answer and are skipped (e.g. %s)", len(no_gold), no_gold[0])
+        items = [it for it in items if it.answer is not None]
+    if not items:
+        raise DistillateError("no benchmark items to evaluate")
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    out = Path(out_dir) if out_dir else ws.path("evals", run_id)
+    out.mkdir(parents=True, exist_ok=True)
+
+    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, cfg.tokenizer, cfg.batch_size, cfg.concurrency)
+    tokenizer = getattr(backend, "tokenizer", None)
+    if cfg.tokenizer and cfg.backend != "openai":
+        tokenizer = load_tokenizer(cfg.tokenizer)
+    if tokenizer is None and cfg.budgets:
+        raise DistillateError("--budgets needs a tokenizer to cut generations: pass --tokenizer")
+    msgs = [_messages(cfg, it.problem) for it in items]
+    sampling = SamplingConfig(cfg.n, cfg.max_tokens, cfg.temperature, cfg.top_p, cfg.seed)
+    log.info("%s: %d items x %d samples with %s (max %d tokens)", ", ".join(benches), len(items), cfg.n,
+             cfg.backend, cfg.max_tokens)
+    gens: list[list[Generation]] = backend.generate(msgs, sampling, show_progress)
+    failed = sum(1 for g in gens for x in g if x.error)
+    if failed == sum(len(g) for g in gens):
+        first = next(x.error for g in gens for x in g)
+        raise DistillateError(f"every generation failed (e.g. {first}); is the model/endpoint right?")
+    if failed:
+        log.warning("%d generations failed; they are recorded with their error and score as wrong", failed)
+
+    golds = {(it.benchmark, it.id): it.answer for it in items}
+    flat = [(it, k, x) for it, g in zip(items, gens) for k, x in enumerate(g)]
+    verdicts = iter(verify_batch([(it.answer, x.text) for it, _, x in flat if not x.error],
+                                 show_progress=show_progress))
+    samples = []
+    for it, k, x in flat:
+        n_tok = x.n_tokens
+        if n_tok is None and tokenizer is not None:
+            n_tok = len(tokenizer.encode(x.text, add_special_tokens=False))
+        v = None if x.error else next(verdicts)
+        samples.append({
+            "benchmark": it.benchmark, "item_id": it.id, "sample": k, "problem_id": problem_id(it.problem),
+            "gold": it.answer, "response": x.text, "n_tokens": n_tok, "finish_reason": x.finish_reason,
+            "extracted": v.extracted if v else None, "verdict": v.verdict if v else "error",
+            "correct": bool(v.correct) if v else False, "error": x.error})
+    if cfg.budgets:
+        prompts = None
+        if cfg.budget_forcing:
+            prompts = {(it.benchmark, it.id): backend.render(m) for it, m in zip(items, msgs)}
+        score_budgets(samples, golds, tokenizer, cfg.budgets, verify_batch,
+                      backend if cfg.budget_forcing else None, prompts, cfg.force_tokens)
+
+    results = {"run_id": run_id, "version": VERSION, "model": cfg.model, "backend": cfg.backend,
+               "config": asdict(cfg), "benchmarks": {}}
+    for name in benches:
+        by_problem: dict[str, list[dict]] = {}
+        for s in samples:
+            if s["benchmark"] == name:
+                by_problem.setdefault(s["item_id"], []).append(s)
+        if by_problem:
+            results["benchmarks"][name] = benchmark_metrics(by_problem, cfg.budgets)
+    _write(out, results, samples)
+    from .plot import plot_runs
+
+    plot_runs([out], out / "accuracy_vs_tokens.png")
+    if record:
+        _record(ws, results, samples, out)
+    return EvalResult(run_id, out, results)
+
+
+def _write(out: Path, results: dict, samples: list[dict]) -> None:
+    import orjson
+
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    with open(out / "samples.jsonl", "wb") as f:
+        for s in samples:
+            f.write(orjson.dumps(s) + b"\n")
+
+
+def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
+    import pyarrow as pa
+
+    rows = []
+    for name, m in results["benchmarks"].items():
+        rows.append({"benchmark": name, "budget": None, "n_problems": m["n_problems"], "n_samples": m["n_samples"],
+                     "accuracy": m["accuracy"], "mean_tokens": float(m["tokens"]["mean"])})
+        for b, e in m["budgets"].items():
+            rows.append({"benchmark": name, "budget": int(b), "n_problems": m["n_problems"],
+                         "n_samples": m["n_samples"], "accuracy": e["accuracy"], "mean_tokens": e["mean_tokens"]})
+    res_t = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("benchmark", pa.string()), ("budget", pa.int64()), ("n_problems", pa.int64()), ("n_samples", pa.int64()),
+        ("accuracy", pa.float64()), ("mean_tokens", pa.float64())]))
+    smp_t = pa.table({
+        "benchmark": [s["benchmark"] for s in samples], "item_id": [str(s["item_id"]) for s in samples],
+        "sample": pa.array([s["sample"] for s in samples], pa.int32()),
+        "problem_id": [s["problem_id"] for s in samples], "response": [s["response"] for s in samples],
+        "n_tokens": pa.array([s["n_tokens"] for s in samples], pa.int64()),
+        "finish_reason": pa.array([s["finish_reason"] for s in samples], pa.string()),
+        "extracted": pa.array([None if s["extracted"] is None else str(s["extracted"]) for s in samples], pa.string()),
+        "verdict": pa.array([s["verdict"] for s in samples], pa.string()),
+        "correct": [s["correct"] for s in samples], "error": pa.array([s["error"] for s in samples], pa.string()),
+        "budgets": [json.dumps(s.get("budgets") or {}) for s in samples],
+    })
+    with ws.job("eval", {"run_id": results["run_id"], "model": results["model"]}) as (cat, job_id):
+        cat.con.register("_eval_results", res_t)
+        cat.con.register("_eval_samples", smp_t)
+        try:
+            cat.run("eval_run_record", {
+                "run_id": results["run_id"], "job_id": job_id, "model": results["model"],
+                "backend": results["backend"], "out_dir": str(out.resolve()),
+                "config": json.dumps(results["config"]), "results": json.dumps(results["benchmarks"])})
+        finally:
+            cat.con.unregister("_eval_results")
+            cat.con.unregister("_eval_samples")

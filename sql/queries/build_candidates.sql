@@ -1,0 +1,2 @@
+-- Every candidate a build decides on (the where/range filter is applied on this relation in build.py).
+SELECT * FROM candidates

@@ -1,0 +1,1 @@
+SELECT source, kind FROM sources ORDER BY source;

@@ -1,0 +1,406 @@
+"""Generation and reformat through an OpenAI-compatible endpoint: a local fake server (real HTTP) injects
+429 + Retry-After, 500s, timeouts, malformed JSON, broken streams and length-truncated outputs. Every request
+must end completed or failed with its reason, a killed run must resume without resending completed requests,
+costs must add up, and the API key must be in no file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_openai_server import FakeOpenAI, hashed  # noqa: E402
+
+from distillate.curate import Workspace  # noqa: E402
+from distillate.curate.catalog import Catalog  # noqa: E402
+from distillate.curate.generate import GenerateConfig, ReformatConfig, generate, reformat, report_section  # noqa: E402
+from distillate.errors import DistillateError  # noqa: E402
+
+KEY = "sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+PRICE = {"input": 1.5, "output": 6.0}  # USD per 1M tokens
+EXE = Path(sys.executable).parent / "distillate"
+
+
+@pytest.fixture
+def problems(shared_data, tmp_path):
+    """The first 8 AIME 2024 problems as a problem file, and their answers for the fake model."""
+    rows = [json.loads(line) for line in (shared_data / "benchmarks" / "aime24.jsonl").open()][:8]
+    f = tmp_path / "problems.jsonl"
+    f.write_text("".join(json.dumps({"id": r["id"], "problem": r["problem"], "answer": r["answer"]}) + "\n"
+                         for r in rows))
+    return f, {r["problem"]: r["answer"] for r in rows}
+
+
+@pytest.fixture
+def price_table(tmp_path):
+    p = tmp_path / "prices.json"
+    p.write_text(json.dumps({"fake-*": PRICE}))
+    return p
+
+
+@pytest.fixture
+def key_env(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+
+
+def _cfg(url, **kw):
+    base = dict(model="fake-r1", endpoint=url, n=3, max_tokens=1000, concurrency=4, timeout=1.0,
+                backoff_base=0.01, backoff_max=0.05)
+    base.update(kw)
+    return GenerateConfig(**base)
+
+
+def _journal(ws):
+    with ws.reader() as cat:
+        return cat.query("gen_report_status"), [dict(zip(
+            ("request_id", "status", "attempts", "last_error", "errors", "trace_id", "cost", "pt", "ct"), r))
+            for r in cat.con.execute("SELECT request_id, status, attempts, last_error, CAST(errors AS VARCHAR), "
+                                     "trace_id, cost_usd, prompt_tokens, completion_tokens FROM gen_requests").fetchall()]
+
+
+def _cost(pt, ct):
+    return (pt * PRICE["input"] + ct * PRICE["output"]) / 1e6
+
+
+def _assert_key_nowhere(root: Path, *texts: str):
+    pieces = [KEY, KEY[:12], KEY[-12:]]
+    for p in root.rglob("*"):
+        if p.is_file():
+            data = p.read_bytes()
+            for piece in pieces:
+                assert piece.encode() not in data, f"API key material in {p}"
+    for t in texts:
+        for piece in pieces:
+            assert piece not in t, "API key material in the logs"
+
+
+# ---- faults: every request ends completed or failed, with its reason ------------------------------
+
+FAULTS = ["429", "500", "timeout", "malformed", "stream_garbage", "length"]
+
+
+@pytest.mark.parametrize("stream,style", [(True, "reasoning_content"), (False, "think")])
+def test_faults_end_completed_or_failed_and_costs_add_up(ws, problems, price_table, key_env, stream, style):
+    pfile, answers = problems
+    always_500, bad_request = set(), set()
+
+    def faults(rid, n):
+        if hashed(rid, 11, 9):
+            always_500.add(rid)
+            return "500"
+        if hashed(rid, 11, 10):
+            bad_request.add(rid)
+            return "400"
+        if n == 0:
+            for i, f in enumerate(FAULTS):
+                if hashed(rid, 11, i) and (stream or f != "stream_garbage"):
+                    return f
+        return None
+
+    with FakeOpenAI(answers, key=KEY, faults=faults, hang=1.6, style=style) as srv:
+        res = generate(ws, _cfg(srv.url, stream=stream, price_table=str(price_table), max_attempts=3),
+                       str(pfile), show_progress=False)
+        log = list(srv.log)
+    c = res.counters
+    assert c["planned"] == 24 and c["completed"] + c["failed"] == 24
+    _, rows = _journal(ws)
+    assert len(rows) == 24
+    by_id = {r["request_id"]: r for r in rows}
+    assert always_500 and bad_request, "the fault plan must hit both permanent faults"
+    for r in rows:
+        assert r["status"] in ("completed", "failed")
+        if r["status"] == "failed":
+            assert r["last_error"] and json.loads(r["errors"]), r
+    seen = {}
+    for e in log:
+        seen[e["rid"]] = seen.get(e["rid"], 0) + 1
+    for rid in always_500:  # retried up to max_attempts, then failed with the 500 as reason
+        assert by_id[rid]["status"] == "failed" and by_id[rid]["attempts"] == 3 and seen[rid] == 3
+        assert "500" in by_id[rid]["last_error"]
+    for rid in bad_request:  # not retryable: one attempt
+        assert by_id[rid]["status"] == "failed" and seen[rid] == 1 and "400" in by_id[rid]["last_error"]
+    ok_ids = {r["request_id"] for r in rows if r["status"] == "completed"}
+    assert ok_ids == set(by_id) - always_500 - bad_request
+    # 429 carried Retry-After: 1 -> the next attempt of that request came at least ~1 s later
+    for i, e in enumerate(log):
+        if e["fault"] == "429":
+            nxt = next(x for x in log[i + 1:] if x["rid"] == e["rid"])
+            assert nxt["t"] - e["t"] >= 0.95
+    # costs add up: the journal's cost is the server's billed usage at the table's prices
+    pt, ct = srv.billed_tokens()
+    assert sum(r["pt"] or 0 for r in rows) == pt and sum(r["ct"] or 0 for r in rows) == ct
+    assert sum(r["cost"] or 0 for r in rows) == pytest.approx(_cost(pt, ct), rel=1e-9)
+    assert c["cost_usd"] == pytest.approx(_cost(pt, ct), rel=1e-6)
+    with ws.reader() as cat:
+        traces = cat.con.execute(
+            "SELECT t.trace_id, t.thought, t.solution, t.thought_closed, t.finish_reason, t.metadata, ts.source_id "
+            "FROM traces t JOIN trace_sources ts USING (trace_id) WHERE ts.source = 'gen:fake-r1'").fetchall()
+        rep = report_section(cat)
+    assert len(traces) == len(ok_ids) and {t[6] for t in traces} == ok_ids  # one trace per completed request
+    length_kept = 0
+    for tid, thought, solution, closed, finish, meta, sid in traces:
+        assert "<think>" not in (thought or "") and "</think>" not in (solution or "")
+        g = json.loads(meta)["generation"]
+        assert g["request_id"] == sid == by_id[sid]["request_id"] and by_id[sid]["trace_id"] == tid
+        assert g["endpoint"] == srv.url and g["model"] == "fake-r1" and g["template_hash"]
+        assert g["params"]["max_tokens"] == 1000 and g["params"]["temperature"] == 0.7
+        if finish == "length":  # --on-length keep: stored as truncated
+            length_kept += 1
+            assert closed is False and solution is None
+        else:
+            assert closed is True and "\\boxed{" in solution
+    assert length_kept == c["truncated_kept"] > 0
+    assert rep["journal"]["by_status"] == {"completed": len(ok_ids), "failed": 24 - len(ok_ids)}
+    assert rep["journal"]["cost_usd"] == pytest.approx(_cost(pt, ct), rel=1e-6)
+    assert {f["error_kind"] for f in rep["failures"]} == {"server_error", "bad_request"}
+    _assert_key_nowhere(ws.root)
+
+
+def test_length_policies(tmp_path, problems, key_env, price_table):
+    pfile, answers = problems
+    need = lambda rid: 1500 if hashed(rid, 2, 0) else None  # noqa: E731 - half the requests need > 1000 tokens
+    with FakeOpenAI(answers, length_needed=need) as srv:
+        out, logs = {}, {}
+        for policy in ("keep", "retry", "drop"):
+            start = len(srv.log)
+            ws = Workspace(tmp_path / policy)
+            res = generate(ws, _cfg(srv.url, n=2, on_length=policy, price_table=str(price_table)), str(pfile),
+                           show_progress=False)
+            with ws.reader() as cat:
+                out[policy] = (res.counters, cat.con.execute(
+                    "SELECT r.status, r.finish_reason, t.thought_closed, t.solution IS NULL, r.attempts, "
+                    "r.completion_tokens, r.cost_usd, r.request_id FROM gen_requests r "
+                    "LEFT JOIN traces t USING (trace_id)").fetchall())
+            logs[policy] = srv.log[start:]
+    truncated = sum(1 for r in out["keep"][1] if r[1] == "length")
+    assert truncated > 0
+    keep = out["keep"][1]
+    assert all(r[0] == "completed" for r in keep)
+    assert all(r[2] is False and r[3] for r in keep if r[1] == "length")
+    retry = out["retry"][1]  # resent with max_tokens doubled: 1000 -> 2000 >= 1500 completes
+    assert all(r[0] == "completed" and r[1] == "stop" for r in retry)
+    retried = [r for r in retry if r[4] == 2]
+    assert len(retried) == truncated == out["retry"][0]["length_retries"]
+    for r in retried:  # both attempts were billed, and the journal says so
+        sent = [e for e in logs["retry"] if e["rid"] == r[7]]
+        assert [e["max_tokens"] for e in sent] == [1000, 2000]
+        assert r[5] == sum(e["usage"]["completion_tokens"] for e in sent)
+    drop = out["drop"][1]
+    assert sum(1 for r in drop if r[0] == "dropped") == truncated
+    assert all(r[2] is None for r in drop if r[0] == "dropped")  # no trace stored
+    assert all(r[6] and r[6] > 0 for r in drop if r[0] == "dropped")  # but the tokens were paid for
+
+
+def test_auth_failure_stops_the_run_and_never_stores_the_key(ws, problems, monkeypatch):
+    pfile, answers = problems
+    monkeypatch.setenv("MY_KEY", KEY)  # the server expects another key, and echoes ours in its 401 body
+    with FakeOpenAI(answers, key="sk-the-right-one-000000000") as srv:
+        with pytest.raises(DistillateError, match="auth"):
+            generate(ws, _cfg(srv.url, api_key_env="MY_KEY", concurrency=2), str(pfile), show_progress=False)
+        assert len(srv.log) <= 2  # the first 401s stopped the run
+    with Catalog(ws.catalog_path) as cat:
+        st = dict(cat.con.execute("SELECT status, count(*) FROM gen_requests GROUP BY ALL").fetchall())
+        errs = [r[0] for r in cat.con.execute("SELECT last_error FROM gen_requests WHERE status='failed'").fetchall()]
+        job = cat.con.execute("SELECT status, CAST(args AS VARCHAR) FROM jobs WHERE command='generate'").fetchall()
+    assert st.get("failed", 0) <= 2 and st.get("pending", 0) >= 22 and "completed" not in st
+    assert errs and all("Incorrect API key" in e and KEY not in e for e in errs)
+    assert job[0][0] == "failed" and "MY_KEY" in job[0][1]
+    _assert_key_nowhere(ws.root)
+
+
+# ---- kill -9 mid-run, then resume ---------------------------------------------------------------
+
+def _completed_ids(ws_root: Path, tmp: Path) -> set[str]:
+    """What the killed run had committed: open a copy (the journal's WAL is replayed on open)."""
+    copy = tmp / "after-kill"
+    shutil.copytree(ws_root, copy, ignore=shutil.ignore_patterns("job.lock", "snapshots"))
+    with Catalog(copy / "catalog.duckdb") as cat:
+        return {r[0] for r in cat.con.execute("SELECT request_id FROM gen_requests WHERE status = 'completed'").fetchall()}
+
+
+def test_kill_and_resume_sends_no_completed_request_again(tmp_path, problems, price_table):
+    pfile, answers = problems
+    wsdir = tmp_path / "ws"
+    env = dict(os.environ, OPENAI_API_KEY=KEY, DISTILLATE_WORKSPACE=str(wsdir))
+    # 500s with the key in their body put error text (redacted) into the journal and the debug log
+    faults = lambda rid, n: "500" if n == 0 and hashed(rid, 5, 0) else None  # noqa: E731
+    with FakeOpenAI(answers, key=KEY, faults=faults, delay=0.25) as srv:
+        args = [str(EXE), "generate", "--problems", str(pfile), "--endpoint", srv.url, "--model", "fake-r1",
+                "--n", "3", "--max-tokens", "1000", "--concurrency", "3", "--price-table", str(price_table),
+                "--timeout", "10", "--debug"]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        deadline = time.monotonic() + 120
+        while len(srv.ok()) < 8 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        out1, err1 = proc.communicate(timeout=30)
+        cutoff = len(srv.log)
+        done_at_kill = _completed_ids(wsdir, tmp_path)
+        billed_before = srv.ok()
+        assert 0 < len(done_at_kill) < 24
+        r2 = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+        assert r2.returncode == 0, r2.stderr[-3000:]
+        log = list(srv.log)
+    resent = [e for e in log[cutoff:] if e["rid"] in done_at_kill]
+    assert not resent, f"{len(resent)} completed request(s) were sent again"
+    ws = Workspace(wsdir)
+    _, rows = _journal(ws)
+    assert len(rows) == 24 and all(r["status"] == "completed" for r in rows)
+    with ws.reader() as cat:
+        n_sources = cat.con.execute(
+            "SELECT count(*), count(DISTINCT source_id) FROM trace_sources WHERE source = 'gen:fake-r1'").fetchone()
+        n_traces = cat.con.execute("SELECT count(*) FROM traces WHERE source = 'gen:fake-r1'").fetchone()[0]
+        jobs = dict(cat.con.execute("SELECT status, count(*) FROM jobs WHERE command = 'generate' GROUP BY ALL").fetchall())
+    assert n_sources == (24, 24) and n_traces == 24  # nothing stored twice
+    assert jobs == {"running": 1, "ok": 1}  # the killed job stays visible as running
+    # costs add up: the journal holds exactly what the server billed, minus the responses the killed
+    # process received but never committed
+    lost = [e for e in billed_before if e["rid"] not in done_at_kill]
+    pt_all, ct_all = srv.billed_tokens()
+    pt = pt_all - sum(e["usage"]["prompt_tokens"] for e in lost)
+    ct = ct_all - sum(e["usage"]["completion_tokens"] for e in lost)
+    assert sum(r["pt"] for r in rows) == pt and sum(r["ct"] for r in rows) == ct
+    assert sum(r["cost"] for r in rows) == pytest.approx(_cost(pt, ct), rel=1e-9)
+    assert any("500" in (r["errors"] or "") for r in rows)
+    _assert_key_nowhere(wsdir, out1, err1, r2.stdout, r2.stderr)
+
+
+# ---- reformat -----------------------------------------------------------------------------------
+
+def test_reformat_fidelity_failures_are_kept_with_reasons(ws, shared_data, ingest_files, key_env):
+    ingest_files([shared_data / "traces" / "thought_anchors_r1distill_math.jsonl"], "anchors")
+    with Catalog(ws.catalog_path) as cat:
+        originals = cat.con.execute("SELECT t.trace_id, t.solution, p.problem, p.answer FROM traces t JOIN problems p "
+                                    "USING (problem_id) WHERE t.solution LIKE '%boxed%' ORDER BY t.seq LIMIT 200").fetchall()
+    answers = {o[2]: o[3] for o in originals}
+    fault = lambda rid: "wrong_answer" if hashed(rid, 4, 0) else "short" if hashed(rid, 4, 1) else None  # noqa: E731
+    with FakeOpenAI(answers, reformat_fault=fault) as srv:
+        cfg = ReformatConfig(model="fake-rewriter", endpoint=srv.url, traces_source="anchors", limit=12,
+                             max_tokens=4000, concurrency=4, timeout=5.0, backoff_base=0.01, min_length_ratio=1.0)
+        res = reformat(ws, cfg, show_progress=False)
+        wrong = {e["rid"] for e in srv.log if fault(e["rid"]) == "wrong_answer"}
+        short = {e["rid"] for e in srv.log if fault(e["rid"]) == "short"}
+    assert res.counters["completed"] == 12 - res.counters["skipped_no_solution"] or res.counters["completed"] > 0
+    with ws.reader() as cat:
+        rows = cat.con.execute(
+            "SELECT r.request_id, t.parent_trace_id, c.passed, c.reasons, c.length_ratio, c.ngram_overlap, "
+            "c.answer_verdict, o.trace_id IS NOT NULL FROM gen_requests r JOIN traces t USING (trace_id) "
+            "JOIN reformat_checks c USING (trace_id) LEFT JOIN traces o ON o.trace_id = t.parent_trace_id "
+            "WHERE r.kind = 'reformat'").fetchall()
+        cand = cat.con.execute("SELECT count(*) FILTER (WHERE reformat_passed), count(*) FILTER (WHERE NOT reformat_passed) "
+                               "FROM candidates WHERE parent_trace_id IS NOT NULL").fetchone()
+        rep = report_section(cat)
+    assert len(rows) == res.counters["completed"] > 0 and wrong and short
+    for rid, parent, passed, reasons, ratio, ovl, verdict, parent_exists in rows:
+        assert parent and parent_exists
+        if rid in wrong:
+            assert not passed and "answer_changed" in reasons and verdict == "incorrect"
+        elif rid in short:
+            assert not passed and "too_short" in reasons and "low_overlap" in reasons
+        else:  # a faithful rewrite: same answer, longer, keeps the original's n-grams
+            assert passed, reasons
+            assert ratio > 1 and ovl > 0.9 and verdict == "correct"
+    n_pass = sum(1 for r in rows if r[2])
+    assert cand == (n_pass, len(rows) - n_pass)
+    assert rep["reformat"]["checked"] == len(rows) and rep["reformat"]["failed"] == len(rows) - n_pass
+    assert rep["reformat"]["reasons"]["answer_changed"] == sum(1 for r in rows if r[0] in wrong)
+
+
+# ---- rejection sampling: pass rates -------------------------------------------------------------
+
+def test_pass_rates_from_k_samples(ws, problems, key_env):
+    from distillate.curate.pipeline import curate
+
+    pfile, answers = problems
+    wrong = lambda rid: hashed(rid, 3, 0)  # noqa: E731 - about a third of the samples answer wrongly
+    with FakeOpenAI(answers, wrong=wrong) as srv:
+        generate(ws, _cfg(srv.url, n=4), str(pfile), show_progress=False)
+    curate(ws, "verify", show_progress=False)
+    with ws.reader() as cat:
+        req = cat.con.execute("SELECT problem_id, request_id FROM gen_requests WHERE status = 'completed'").fetchall()
+        rates = {r[0]: r[1:] for r in cat.con.execute(
+            "SELECT problem_id, n_samples, n_correct, pass_rate FROM problem_pass_rates").fetchall()}
+        mid = {r[0] for r in cat.con.execute(
+            "SELECT DISTINCT problem_id FROM candidates WHERE pass_rate > 0 AND pass_rate < 1").fetchall()}
+        rep = report_section(cat)
+    expected: dict[str, list[bool]] = {}
+    for pid, rid in req:
+        expected.setdefault(pid, []).append(not wrong(rid))
+    assert len(expected) == 8
+    for pid, oks in expected.items():
+        n, n_correct, rate = rates[pid]
+        assert n == 4 and n_correct == sum(oks) and rate == pytest.approx(sum(oks) / 4)
+    assert mid == {pid for pid, oks in expected.items() if 0 < sum(oks) < 4}
+    pr = rep["pass_rates"]
+    assert pr["problems_graded"] == 8 and sum(pr["buckets"].values()) == 8
+    assert len(pr["per_problem"]) == 8 and pr["per_problem"][0]["pass_rate"] == min(r[2] for r in rates.values())
+
+
+# ---- rate limits, config errors, the vllm backend ----------------------------------------------
+
+def test_rpm_limit_spaces_requests_and_more_samples_reuse_earlier_ones(ws, problems, key_env):
+    pfile, answers = problems
+    with FakeOpenAI(answers) as srv:  # rpm=60: a 10-request burst, then one per second
+        generate(ws, _cfg(srv.url, n=2, rpm=60, concurrency=8, limit=7), str(pfile), show_progress=False)
+        t = sorted(e["t"] for e in srv.log)
+        assert len(t) == 14 and t[-1] - t[0] >= (14 - 10) * 0.9
+        # raising K later sends only the new samples: sample k's request id does not depend on n
+        start = len(srv.log)
+        res = generate(ws, _cfg(srv.url, n=3, limit=7), str(pfile), show_progress=False)
+        assert len(srv.log) - start == 7 and res.counters["already_done"] == 14
+    with ws.reader() as cat:
+        assert cat.con.execute("SELECT sample_index, count(*) FROM gen_requests GROUP BY ALL ORDER BY 1").fetchall() \
+            == [(0, 7), (1, 7), (2, 7)]
+
+
+def test_token_bucket_settles_real_usage():
+    from distillate.curate.generate.ratelimit import TokenBucket
+
+    b = TokenBucket(per_minute=600)  # 10/s, capacity 100
+    assert b.capacity == 100 and b.wait_time(100) == 0
+    b.take(100)
+    assert b.wait_time(50) == pytest.approx(5.0, abs=0.1)
+    b.settle(100, 20)  # the request used 20 of the 100 reserved
+    assert b.wait_time(80) <= 0.05
+
+
+def test_redaction_and_endpoint_provenance():
+    from distillate.curate.generate.client import Redactor, public_endpoint
+
+    r = Redactor(KEY)
+    assert KEY not in r(f"bad key {KEY}") and KEY[:12] not in r(f"key {KEY[:12]}...{KEY[-4:]}")
+    assert public_endpoint("https://user:pw@api.example.com:8443/v1?api-key=zzz") == "https://api.example.com:8443/v1"
+
+
+def _cli(*args, env=None):
+    e = dict(os.environ, **(env or {}))
+    e.pop("OPENAI_API_KEY", None)
+    r = subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, env=e, timeout=120)
+    r.stderr = " ".join(r.stderr.split())  # rich wraps long lines
+    return r
+
+
+def test_cli_errors_are_one_clear_line(tmp_path, problems):
+    pfile, _ = problems
+    w = ["--workspace", str(tmp_path / "ws")]
+    r = _cli("generate", "--problems", pfile, "--model", "m", "--backend", "vllm", *w)
+    assert r.returncode == 2 and "pip install 'distillate[vllm]'" in r.stderr
+    r = _cli("generate", "--problems", pfile, "--model", "m", "--endpoint", "https://api.example.com/v1", *w)
+    assert r.returncode == 2 and "OPENAI_API_KEY" in r.stderr and "--api-key-env" in r.stderr
+    r = _cli("generate", "--problems", pfile, "--model", "m", "--endpoint", "http://127.0.0.1:9/v1",
+             "--on-length", "maybe", *w)
+    assert r.returncode == 2 and "--on-length" in r.stderr
+    r = _cli("generate", "--problems", "no-such-source", "--model", "m", "--endpoint", "http://127.0.0.1:9/v1", *w)
+    assert r.returncode == 2 and "no such file, and no catalog source" in r.stderr
+    r = _cli("reformat", "--traces", "nope", "--model", "m", "--endpoint", "http://127.0.0.1:9/v1",
+             "--prompt", "no placeholder here {problem}", *w)
+    assert r.returncode == 2 and "{solution}" in r.stderr

@@ -1,0 +1,203 @@
+"""Trace-quality signals (issue 3) on the real traces and benchmark problems of ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from distillate.curate.signals import (APPROX_NAME, DEFAULT_MARKERS, SignalConfig, boxed_values, compile_markers,
+                                       problem_signals, resolve_tokenizer, trace_signals)
+
+
+@pytest.fixture(scope="module")
+def stats_ws(real_ws, qwen_tokenizer_path, tmp_path_factory):
+    """The real traces with the stats stage run once (Qwen tokenizer from ../shared/data)."""
+    from distillate.curate import Workspace
+    from distillate.curate.pipeline import curate
+
+    dst = tmp_path_factory.mktemp("signals") / "ws"
+    shutil.copytree(real_ws.root, dst, ignore=shutil.ignore_patterns("job.lock"))
+    ws = Workspace(dst)
+    res = curate(ws, "stats", show_progress=False, tokenizer=str(qwen_tokenizer_path))
+    return ws, res["stats"]
+
+
+def _rows(ws, sql, params=None):
+    with ws.reader() as cat:
+        cur = cat.con.execute(sql, params or [])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _word8_share(text: str) -> float:
+    """Independent reference: share of word 8-grams already seen earlier, with Python tuples and a set."""
+    w = text.lower().split()
+    seen, rep = set(), 0
+    grams = [tuple(w[i:i + 8]) for i in range(len(w) - 7)]
+    for g in grams:
+        rep += g in seen
+        seen.add(g)
+    return rep / len(grams) if grams else 0.0
+
+
+def test_truncated_looping_complete(stats_ws):
+    ws, counters = stats_ws
+    rows = _rows(ws, "SELECT t.file, t.thought, t.solution, t.thought_closed, s.* FROM traces t "
+                     "JOIN trace_signals s USING (trace_id)")
+    assert counters["errors"] == 0 and len(rows) == counters["traces"] == len(_rows(ws, "SELECT * FROM traces"))
+    unclosed = [r for r in rows if r["thought_closed"] is False]
+    complete = [r for r in rows if r["thought_closed"] is True]
+    assert len(unclosed) >= 50 and len(complete) >= 150
+    assert all(r["truncated"] and "thought_unclosed" in r["truncation_reasons"] for r in unclosed)
+    assert not any(r["truncated"] or r["looping"] for r in complete)
+    # the 14B Sky-T1 students loop until the 32k cap: every unclosed trace of theirs is flagged
+    sky14 = [r for r in unclosed if "skyt1_math5k_14b" in r["file"]]
+    assert len(sky14) == 38 and all(r["looping"] for r in sky14)
+    for r in unclosed + complete[:40]:
+        ref = _word8_share(f"{r['thought'] or ''}\n\n{r['solution'] or ''}")
+        assert r["rep_ngram_share"] == pytest.approx(ref, abs=2e-3)
+        assert (ref < 0.2) if r["thought_closed"] else True
+    # looping traces are highly repetitive by every measure
+    looping = [r for r in rows if r["looping"]]
+    assert all(r["compression_ratio"] < 0.2 for r in looping)
+    assert sorted(r["longest_repeat_words"] for r in looping)[len(looping) // 2] > 1000
+    assert max(r["compression_ratio"] for r in looping) < min(r["compression_ratio"] for r in complete)
+
+
+def test_token_counts_equal_tokenizer(stats_ws, qwen_tokenizer_path):
+    from transformers import AutoTokenizer
+
+    ws, counters = stats_ws
+    assert counters["tokenizer"] == str(qwen_tokenizer_path.resolve())
+    tok = AutoTokenizer.from_pretrained(str(qwen_tokenizer_path))
+    rows = _rows(ws, "SELECT t.thought, t.solution, s.* FROM traces t JOIN trace_signals s USING (trace_id) "
+                     "ORDER BY t.seq")
+    for r in rows[::25]:
+        th = len(tok.encode(r["thought"] or "", add_special_tokens=False))
+        so = len(tok.encode(r["solution"] or "", add_special_tokens=False))
+        assert (r["thought_tokens"], r["solution_tokens"], r["n_tokens"]) == (th, so, th + so)
+        assert r["tokenizer"] == str(qwen_tokenizer_path.resolve())
+
+
+def test_s1k_marker_counts_and_positions(stats_ws):
+    ws, _ = stats_ws
+    rows = _rows(ws, "SELECT t.trace_id, t.thought, t.solution, s.marker_counts, s.n_markers, s.markers_per_1k, "
+                     "s.n_tokens FROM traces t JOIN trace_signals s USING (trace_id) WHERE t.file LIKE '%s1k_gemini%'")
+    assert len(rows) == 5
+    # independent count of two phrases Gemini uses to reflect
+    expected = sum(len(re.findall(r"\blet's verify\b|\bsomething is wrong\b", r["thought"] + r["solution"], re.I))
+                   for r in rows)
+    assert expected > 0
+    assert sum(r["marker_counts"].get("check", 0) + r["marker_counts"].get("mistake", 0) for r in rows) >= expected
+    pats = {k: re.compile(r"\b(?:" + "|".join(v) + r")\b", re.I) for k, v in DEFAULT_MARKERS.items()}
+    for r in rows:
+        marks = _rows(ws, "SELECT * FROM trace_markers WHERE trace_id = ?", [r["trace_id"]])
+        assert len(marks) == r["n_markers"] == sum(r["marker_counts"].values())
+        assert r["markers_per_1k"] == pytest.approx(1000 * r["n_markers"] / r["n_tokens"], abs=1e-3)
+        for m in marks:  # each stored position points at text of that kind
+            text = r["thought"] if m["part"] == "thought" else r["solution"]
+            assert pats[m["kind"]].fullmatch(text[m["pos"]:m["pos"] + m["len"]])
+
+
+def test_rerun_changes_nothing(stats_ws, tmp_path, qwen_tokenizer_path):
+    from distillate.curate import Workspace
+    from distillate.curate.pipeline import StageContext
+    from distillate.curate.signals import run_stage
+
+    src, _ = stats_ws
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(src.root, ws.root, ignore=shutil.ignore_patterns("job.lock"))
+    with ws.job("curate") as (cat, job_id):
+        again = run_stage(StageContext(ws, cat, job_id, {"tokenizer": str(qwen_tokenizer_path)}, False))
+    assert again["traces"] == 0 and again["problems"] == 0
+
+
+def test_report_json_and_html(stats_ws, tmp_path):
+    from typer.testing import CliRunner
+
+    from distillate.cli import app
+
+    ws, counters = stats_ws
+    r = CliRunner().invoke(app, ["report", "--json", "-w", str(ws.root)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    sig = rep["signals"]
+    assert sig["truncated"] == counters["truncated"] and sig["looping"] == counters["looping"]
+    assert sig["unsuitable_problem"] > 0 and set(sig["token_quantiles"]) >= {"p10", "p50", "p90"}
+    assert sig["token_quantiles"]["p10"] <= sig["token_quantiles"]["p50"] <= sig["token_quantiles"]["p90"]
+    funnel = {f["step"]: f for f in rep["funnel"]}
+    assert funnel["truncated"]["ran"] and funnel["truncated"]["remaining"] == rep["totals"]["traces"] - sig["truncated"]
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", "-w", str(ws.root), "--html", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") == 4
+    assert not re.search(r"""(?:src|href)=["']https?://""", page)
+
+
+def test_benchmark_problems_flagged(ws, ingest_files, shared_data):
+    from distillate.curate.pipeline import curate
+
+    bench = shared_data / "benchmarks"
+    ingest_files([bench / "math500.jsonl", bench / "olympiadbench.jsonl"], "bench", "problems")
+    ingest_files([shared_data / "traces" / "s1k_gemini_fixture.jsonl"], "s1k")
+    curate(ws, "stats", show_progress=False, tokenizer="/nonexistent/tokenizer")
+    rows = _rows(ws, "SELECT p.problem, p.answer, s.* FROM problems p JOIN problem_signals s USING (problem_id)")
+    asy = [r for r in rows if "[asy]" in r["problem"]]
+    proofs = [r for r in rows if re.search(r"\bprove that\b|\bshow that\b", r["problem"], re.I)]
+    assert len(asy) >= 20 and proofs
+    assert all(r["is_image"] and "image" in r["unsuitable_reasons"] and r["unsuitable"] for r in asy)
+    assert all(r["is_proof"] and "proof" in r["unsuitable_reasons"] for r in proofs)
+    assert all(r["no_reference"] == (r["answer"] is None) for r in rows)
+    plain = [r for r in rows if not r["unsuitable"]]
+    assert len(plain) > 0.6 * len(rows)  # most benchmark problems are fine
+    # the offline fallback was recorded
+    assert [r["tokenizer"] for r in _rows(ws, "SELECT DISTINCT tokenizer FROM trace_signals")] == [APPROX_NAME]
+    # another marker list is another configuration: every trace is recomputed, problems too
+    from distillate.curate.pipeline import StageContext
+    from distillate.curate.signals import run_stage
+
+    cfg = SignalConfig(tokenizer="/nonexistent/tokenizer", markers={"verify": [r"let's verify"]}, workers=1)
+    with ws.job("curate") as (cat, job_id):
+        res = run_stage(StageContext(ws, cat, job_id, {}, False), cfg)
+        kinds = {k for (k,) in cat.con.execute("SELECT DISTINCT kind FROM trace_markers").fetchall()}
+    assert res["traces"] == 5 and res["problems"] == len(rows) and kinds == {"verify"}
+
+
+def test_tokenizer_fallback_warns_once_and_approximates(tmp_path, caplog, qwen_tokenizer_path):
+    from distillate.curate.signals import count_tokens
+
+    with caplog.at_level("WARNING", logger="distillate"):
+        spec = resolve_tokenizer("no-such-org/no-such-tokenizer", tmp_path)
+    assert spec.name == APPROX_NAME and spec.json_path is None
+    assert sum("could not be loaded" in r.message for r in caplog.records) == 1
+    real = resolve_tokenizer(str(qwen_tokenizer_path), tmp_path)
+    text = (qwen_tokenizer_path.parents[1] / "traces" / "s1k_gemini_fixture.jsonl").read_text()[:50000]
+    a, b = count_tokens([text], spec)[0], count_tokens([text], real)[0]
+    assert abs(a - b) / b < 0.15
+
+
+def test_trace_signal_units():
+    cfg = SignalConfig()
+    rx, kinds = compile_markers(cfg.markers)
+    assert boxed_values(r"so \boxed{\frac{1}{2}} and \fbox{ 3 }") == [r"\frac{1}{2}", "3"]
+    row, marks = trace_signals("Hmm, wait. But wait, the answer is \\boxed{\\dfrac{1}{2}}.",
+                               "Thus \\boxed{\\frac12}", True, "stop", cfg, rx, kinds, 40)
+    assert row["marker_counts"] == {"hmm": 1, "wait": 1, "but_wait": 1}
+    assert [m[2] for m in marks] == [0, 5, 11]
+    assert row["n_boxed"] == 2 and row["answers_agree"] is False and not row["truncated"]
+    row, _ = trace_signals("Let x be", None, False, "length", cfg, rx, kinds, 3)
+    assert row["truncated"] and set(row["truncation_reasons"]) == {"thought_unclosed", "finish_length",
+                                                                   "mid_sentence_no_answer"}
+    row, _ = trace_signals(None, "So the value we need is the sum of", None, None, cfg, rx, kinds, 9)
+    assert row["truncation_reasons"] == ["mid_sentence_no_answer"] and not row["format_ok"]
+    row, _ = trace_signals("我们先计算 the sum 然后 check", "The answer is 3.", True, None, cfg, rx, kinds, 9)
+    assert row["language_mixed"] and row["foreign_script_share"] == pytest.approx(7 / 29, abs=1e-3)
+    row, _ = trace_signals("Step 1: x. </think> leftover", "Answer: 2.", True, None, cfg, rx, kinds, 9)
+    assert not row["tags_well_formed"] and row["n_steps"] == 1
+    p = problem_signals("$\\textbf{(A)}\\ 1 \\qquad \\textbf{(B)}\\ 2$", None, cfg)
+    assert p["is_multiple_choice"] and p["no_reference"] and p["unsuitable_reasons"] == ["multiple_choice",
+                                                                                         "no_reference"]
