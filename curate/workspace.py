@@ -28,7 +28,11 @@ from distillate import __version__
 from distillate.errors import DistillateError
 from distillate.log import log
 
-from .catalog import Catalog
+from .catalog import Catalog, migrations
+
+
+def latest_migration() -> int:
+    return max(n for n, _, _ in migrations())
 
 ENV_VAR = "DISTILLATE_WORKSPACE"
 DEFAULT_DIR = ".distillate"
@@ -152,6 +156,13 @@ class Workspace:
                 f"no catalog in {self.root}: run `distillate ingest ...` (or `distillate demo`) first"
             )
         cat = Catalog(snap, read_only=True)
+        if cat.schema_version() < latest_migration():
+            # The snapshot predates this code's schema: an empty job migrates the catalog and publishes
+            # a new snapshot (if another job is running, its own snapshot will be migrated).
+            cat.close()
+            with self.job("migrate"):
+                pass
+            cat = Catalog(self.current_snapshot(), read_only=True)
         try:
             yield cat
         finally:

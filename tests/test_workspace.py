@@ -72,3 +72,16 @@ def test_failed_job_is_recorded(ws):
 def test_missing_extra_names_the_pip_command():
     with pytest.raises(MissingExtra, match=r"pip install 'distillate\[embed\]'"):
         require("surely_not_a_module_xyz", "embed")
+
+
+def test_reader_migrates_an_outdated_snapshot(ws, ingest_files, shared_data):
+    ingest_files([shared_data / "traces" / "s1k_gemini_fixture.jsonl"], "s1k")
+    # simulate a snapshot written by an older version: drop the newest migration's record
+    snap = ws.current_snapshot()
+    with Catalog(snap) as cat:
+        newest = cat.schema_version()
+        cat.con.execute("DELETE FROM schema_migrations WHERE version = ?", [newest]).fetchall()
+    with ws.reader() as cat:
+        assert cat.schema_version() == newest
+        assert cat.con.execute("SELECT count(*) FROM traces").fetchone()[0] == 5
+    assert ws.current_snapshot() != snap
