@@ -22,6 +22,7 @@ STAGE_SECTIONS: dict[str, str] = {
     "dedup": "distillate.curate.dedup",
     "decontam": "distillate.curate.decontam",
     "generation": "distillate.curate.generate",
+    "shards": "distillate.curate.shards",
 }
 
 

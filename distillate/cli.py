@@ -129,6 +129,7 @@ def curate(
     benchmarks_dir: Annotated[Optional[Path], typer.Option("--benchmarks-dir", help="Folder of benchmark JSONL files (id, problem, answer).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster address (with --engine ray).")] = None,
+    shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="stats/verify: items per shard; each finished shard is recorded, so a killed run resumes without redoing it.")] = 20000,
     dedup_keep: Annotated[str, typer.Option("--dedup-keep", help="Which trace of a duplicate cluster is kept: first_seen|verified_first|shortest|longest.")] = "first_seen",
     dedup_semantic: Annotated[bool, typer.Option("--dedup-semantic", help="Also find paraphrased problems with sentence embeddings (extra 'embed').")] = False,
     decontam_methods: Annotated[Optional[str], typer.Option("--decontam-methods", help="Decontamination methods: exact,ngram,masked,fuzzy (default) plus embedding (extra 'embed') and llm_judge.")] = None,
@@ -146,7 +147,7 @@ def curate(
     results = curate_fn(
         _ws(workspace), stages, show_progress=_show_progress(quiet), tokenizer=tokenizer,
         benchmarks=benchmarks, benchmarks_dir=str(benchmarks_dir) if benchmarks_dir else None,
-        engine=engine, ray_address=ray_address,
+        engine=engine, ray_address=ray_address, shard_size=shard_size,
         dedup_keep=dedup_keep, dedup_semantic=dedup_semantic,
         decontam_methods=decontam_methods, decontam_traces=decontam_traces,
         decontam_judge_model=decontam_judge_model, decontam_judge_url=decontam_judge_url,
