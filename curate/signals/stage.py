@@ -125,6 +125,7 @@ def config_from_ctx(ctx) -> SignalConfig:
 def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     """Compute trace and problem signals for every row that is missing or outdated."""
     from distillate.curate.executor import map_batches
+    from distillate.curate.shards import ShardedRun, seq_range
 
     cfg = cfg or config_from_ctx(ctx)
     cat = ctx.cat
@@ -132,18 +133,21 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     counters: dict[str, Any] = compute_problems(cat, cfg, config_hash)
 
     spec = resolve_tokenizer(cfg.tokenizer, ctx.ws.path("signals"))
-    ids = [r[0] for r in cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
-                                                          "config_hash": config_hash}).fetchall()]
+    seq_of = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
+                                                  "config_hash": config_hash}).fetchall())
+    ids = list(seq_of)
     counters.update({"traces": len(ids), "tokenizer": spec.name, "truncated": 0, "looping": 0,
                      "language_mixed": 0, "errors": 0})
     if not ids:
         return counters
-    batches = [ids[i:i + cfg.batch_size] for i in range(0, len(ids), cfg.batch_size)]
+    # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
+    shards = ShardedRun(ctx, "stats", f"{VERSION}:{spec.name}:{config_hash}")
+    batches = shards.batches(ids, cfg.batch_size)
     workers = cfg.workers or (1 if len(ids) <= cfg.batch_size else None)
 
     def texts():
         for b in batches:
-            yield cat.sql("signals_trace_texts", {"ids": b}).fetchall()
+            yield cat.sql("signals_trace_texts", {"ids": b, **seq_range(b, seq_of)}).fetchall()
 
     with progress(disable=not ctx.show_progress) as bar:
         task = bar.add_task("signals", total=len(ids), info="")
@@ -151,6 +155,7 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
                                          engine=ctx.opt("engine", "local"), workers=workers,
                                          ray_address=ctx.opt("ray_address")):
             _write_traces(cat, rows, markers)
+            shards.written()
             for r in rows:
                 counters["truncated"] += bool(r.get("truncated"))
                 counters["looping"] += bool(r.get("looping"))
@@ -158,6 +163,7 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
                 counters["errors"] += r["error"] is not None
             bar.update(task, advance=len(rows),
                        info=f"{counters['truncated']:,} truncated, {counters['looping']:,} looping")
+    counters.update(shards.counters())
     if counters["errors"]:
         log.warning("signals: %d trace(s) failed; their rows carry `error` (SELECT trace_id, error FROM "
                     "trace_signals WHERE error IS NOT NULL)", counters["errors"])

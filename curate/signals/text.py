@@ -1,5 +1,5 @@
 """Pure per-trace and per-problem signal functions (no catalog, no tokenizer): the stage, tests and the
-review app call the same code. Everything here is plain `re` + numpy + zlib so a worker process stays light."""
+review app call the same code. Everything here is `re`/`regex` + numpy + zlib so a worker process stays light."""
 
 from __future__ import annotations
 
@@ -80,16 +80,20 @@ class SignalConfig:
 
 
 def compile_markers(markers: dict[str, list[str]]) -> tuple[re.Pattern, list[str]]:
-    """One pattern with a named group per kind; longer alternatives first so phrases beat single words."""
+    """One pattern with a named group per kind; longer alternatives first so phrases beat single words.
+    Compiled with the `regex` module (same syntax, same matches), which scans this wide alternation about
+    twice as fast as `re`: it is the largest cost of the signals after tokenizing."""
+    import regex
+
     if not markers:
-        return re.compile(r"(?!x)x"), []
+        return regex.compile(r"(?!x)x"), []
     kinds = list(markers)
     parts = []
     for i, k in enumerate(kinds):
         alts = sorted(markers[k], key=len, reverse=True)
         parts.append((max(len(a) for a in alts), f"(?P<k{i}>{'|'.join(alts)})"))
     parts.sort(key=lambda p: -p[0])
-    return re.compile(r"\b(?:" + "|".join(p for _, p in parts) + r")\b", re.IGNORECASE), kinds
+    return regex.compile(r"\b(?:" + "|".join(p for _, p in parts) + r")\b", regex.IGNORECASE | regex.V0), kinds
 
 
 # ---- pieces ------------------------------------------------------------------------------------------

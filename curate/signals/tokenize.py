@@ -3,8 +3,14 @@
 `resolve_tokenizer(spec, cache_dir)` runs once in the stage's process: it loads the tokenizer (a local
 folder or a Hugging Face id, through transformers' AutoTokenizer, which builds the fast tokenizer from
 vocab.json + merges.txt when no tokenizer.json is shipped) and saves its `tokenizer.json` into the
-workspace, so worker processes only need the `tokenizers` library (`Tokenizer.from_file`, cached per
-process) and batch-encode with `encode_batch_fast` (no offsets).
+workspace, so worker processes only need the tokenizer file.
+
+Counting is the stage's hot loop, so a byte-level BPE tokenizer (GPT-2, Qwen2/2.5/3, Llama 3 and the like:
+a Split regex + ByteLevel pre-tokenizer, merges in id order, an optional NFC normalizer) is converted into a
+`tiktoken` encoding, which counts about 4x faster than `tokenizers`. The conversion is checked against the
+`tokenizers` encoding of a probe text in every script this stage meets (LaTeX, CJK, emoji, combining marks,
+whitespace runs, special tokens) when the tokenizer is resolved; any mismatch, an unsupported tokenizer or
+a missing `tiktoken` keeps `tokenizers.encode_batch_fast`. Both give the tokenizer's own counts.
 
 When nothing loads (offline, no cache, or the `hf` extra missing) the count is APPROX_NAME: pieces of a
 Qwen2-style pre-tokenizer regex (letters runs, single digits, punctuation runs, whitespace) times
@@ -36,6 +42,7 @@ _PRETOKEN = re.compile(r"'(?:s|t|re|ve|m|ll|d)|[^\r\n\w]?[^\W\d_]+|\d| ?[^\s\w]+
 class TokenizerSpec:
     name: str                # what trace_signals.tokenizer records: the id/path, or APPROX_NAME
     json_path: str | None    # the saved tokenizer.json the workers load; None = approximation
+    engine: str = "tokenizers"   # "tiktoken" when the conversion matched the tokenizer on the probe
 
 
 def approx_count(text: str) -> int:
@@ -62,7 +69,8 @@ def resolve_tokenizer(spec: str | None, cache_dir: Path) -> TokenizerSpec:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
-    return TokenizerSpec(name, str(path))
+    engine = "tiktoken" if _tiktoken_matches(str(path), backend) else "tokenizers"
+    return TokenizerSpec(name, str(path), engine)
 
 
 def _load_backend(spec: str, local: Path):
@@ -105,9 +113,104 @@ def _worker_tokenizer(json_path: str):
     return tokenizers.Tokenizer.from_file(json_path)
 
 
+# ---- tiktoken fast path ------------------------------------------------------------------------------
+
+_PROBE = ("Let me check: \\frac{3}{4} + x^{2} = 0.75,  so x = \\pm\\sqrt{2}?\n\n  Wait... hmm -- I'd say 1,234,567.\r\n"
+          "   \t\n\n\n**Final Answer** $\\boxed{073}$ <think>\u6240\u4ee5\u7b54\u6848\u662f 42\u3002</think>"
+          " caf\u0065\u0301 na\u00efve \u0391\u03b2\u03b3 \U0001F600\U0001F9EE \u0627\u0644\u062c\u0648\u0627\u0628 "
+          "\u0432\u044b\u0447\u0438\u0441\u043b\u0438\u043c \u2200\u03b5>0 \u2203\u03b4 \u00a0\u2009\u3000end"
+          "<|im_end|>  trailing   ")
+
+
+def _bytes_decoder() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: the printable stand-in character of each byte -> the byte."""
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("\u00a1"), ord("\u00ac") + 1), *range(ord("\u00ae"), ord("\u00ff") + 1)]
+    cs, extra = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+
+
+@lru_cache(maxsize=4)
+def _tiktoken_encoding(json_path: str):
+    """A tiktoken Encoding equivalent to a byte-level BPE tokenizer.json, or None when it is not one."""
+    import json
+
+    try:
+        import tiktoken
+    except ImportError:
+        return None
+    tj = json.loads(Path(json_path).read_text(encoding="utf-8"))
+    model, pre, norm = tj.get("model") or {}, tj.get("pre_tokenizer") or {}, tj.get("normalizer")
+    if model.get("type") != "BPE" or model.get("byte_fallback") or model.get("dropout") \
+            or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
+        return None
+    if norm is not None and norm.get("type") != "NFC":
+        return None
+    steps = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
+    if len(steps) == 1 and steps[0].get("type") == "ByteLevel" and steps[0].get("use_regex", True):
+        pattern = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""  # GPT-2
+    elif (len(steps) == 2 and steps[0].get("type") == "Split" and "Regex" in steps[0].get("pattern", {})
+          and steps[0].get("behavior") == "Isolated" and not steps[0].get("invert")
+          and steps[1].get("type") == "ByteLevel" and not steps[1].get("use_regex", True)):
+        pattern = steps[0]["pattern"]["Regex"]
+    else:
+        return None
+    if any(s.get("add_prefix_space") for s in steps if s.get("type") == "ByteLevel"):
+        return None
+    dec = _bytes_decoder()
+    try:
+        ranks = {bytes(dec[ch] for ch in tok): i for tok, i in model["vocab"].items()}
+    except KeyError:  # a vocab entry outside the byte-level alphabet
+        return None
+    # tiktoken merges the adjacent pair whose merged token has the lowest id: the same as BPE's merge
+    # order only when merged ids grow with the merge rank
+    last = -1
+    for m in model.get("merges", []):
+        a, b = m.split(" ", 1) if isinstance(m, str) else m
+        rid = model["vocab"].get(a + b)
+        if rid is None or rid <= last:
+            return None
+        last = rid
+    added = tj.get("added_tokens") or []
+    if any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added):
+        return None
+    special = {t["content"]: t["id"] for t in added if t["content"] not in model["vocab"]}
+    try:
+        return tiktoken.Encoding(Path(json_path).stem, pat_str=pattern, mergeable_ranks=ranks,
+                                 special_tokens=special), norm is not None
+    except Exception:  # noqa: BLE001 - a pattern tiktoken's regex engine rejects, duplicate ranks, ...
+        return None
+
+
+def _tiktoken_counts(texts: list[str], json_path: str) -> list[int]:
+    import unicodedata
+
+    converted = _tiktoken_encoding(json_path)
+    if converted is None:  # a worker (a Ray node) without tiktoken: the same counts, slower
+        return [len(e.ids) for e in _worker_tokenizer(json_path).encode_batch_fast(texts, add_special_tokens=False)]
+    enc, nfc = converted
+    if nfc:
+        texts = [t if t.isascii() else unicodedata.normalize("NFC", t) for t in texts]
+    return [len(ids) for ids in enc.encode_batch(texts, num_threads=1, allowed_special="all")]
+
+
+def _tiktoken_matches(json_path: str, backend) -> bool:
+    if _tiktoken_encoding(json_path) is None:
+        return False
+    probe = [_PROBE, _PROBE * 3, _PROBE.upper(), " ".join(_PROBE.split()), "", "\n\n\n"]
+    want = [len(e.ids) for e in backend.encode_batch(probe, add_special_tokens=False)]
+    return _tiktoken_counts(probe, json_path) == want
+
+
 def count_tokens(texts: list[str], spec: TokenizerSpec) -> list[int]:
     """Token counts of texts (no special tokens added), in one batch call of the fast tokenizer."""
     if spec.json_path is None:
         return [approx_count(t) for t in texts]
+    if spec.engine == "tiktoken":
+        return _tiktoken_counts(texts, spec.json_path)
     tok = _worker_tokenizer(spec.json_path)
     return [len(e.ids) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]

@@ -100,10 +100,10 @@ def _load_cache(cat) -> int:
     return n
 
 
-def _save_cache(cat) -> int:
+def _save_cache(cat, new: list[tuple[str, str, dict]]) -> int:
     import pyarrow as pa
 
-    new = core.drain_new()
+    new = list({(g, p): (g, p, r) for g, p, r in new}.values())  # one row per key: a single upsert
     if not new:
         return 0
     tbl = pa.table({
@@ -134,14 +134,18 @@ def _write(cat, rows: list[dict]) -> None:
         cat.con.unregister("new_verdicts")
 
 
-def _verify_chunk(batch: list[tuple], cfg: VerifyConfig) -> list[Verdict]:
-    return verify_batch([(g, th, so) for _, g, th, so, _ in batch], parts=True, workers=cfg.workers,
-                        timeout=cfg.timeout, memory_mb=cfg.memory_mb)
+def _verify_chunk(batch: list[tuple], cfg: VerifyConfig) -> tuple[list[Verdict], list[tuple[str, str, dict]]]:
+    """Verdicts of one batch, plus the cache entries it computed: on Ray they live in the worker's
+    memory, so they travel back with the verdicts for the driver to persist (as the local engine does)."""
+    verdicts = verify_batch([(g, th, so) for _, g, th, so, _ in batch], parts=True, workers=cfg.workers,
+                            timeout=cfg.timeout, memory_mb=cfg.memory_mb)
+    return verdicts, core.drain_new()
 
 
 def run_stage(ctx) -> dict[str, Any]:
     """Verify every trace whose verdict is missing or outdated against its problem's reference answer."""
     from distillate.curate.executor import map_batches
+    from distillate.curate.shards import ShardedRun, seq_range
 
     cfg = VerifyConfig.from_ctx(ctx)
     cat = ctx.cat
@@ -152,14 +156,17 @@ def run_stage(ctx) -> dict[str, Any]:
     if not todo:
         return {"checked": 0, "up_to_date": True}
     ids = [r[0] for r in todo]
-    batches = [ids[i:i + cfg.batch_size] for i in range(0, len(ids), cfg.batch_size)]
+    seq_of = {r[0]: r[2] for r in todo}
+    # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
+    shards = ShardedRun(ctx, "verify", f"{VERSION}:judge={judge is not None}")
+    batches = shards.batches(ids, cfg.batch_size)
     engine = ctx.opt("engine", "local")
 
     fetched: deque[list[tuple]] = deque()
 
     def texts():
         for b in batches:
-            rows = cat.sql("verify_texts", {"ids": b}).fetchall()
+            rows = cat.sql("verify_texts", {"ids": b, **seq_range(b, seq_of)}).fetchall()
             fetched.append(rows)
             yield rows
 
@@ -167,10 +174,11 @@ def run_stage(ctx) -> dict[str, Any]:
     # ray: each task verifies one batch with a pool on its node.
     with progress(disable=not ctx.show_progress) as bar:
         task = bar.add_task("verify", total=len(ids), info="")
-        for verdicts in map_batches(_verify_chunk, texts(), cfg, engine=engine,
-                                    ray_address=ctx.opt("ray_address"),
-                                    workers=1 if engine == "local" else None):
+        for verdicts, new_cache in map_batches(_verify_chunk, texts(), cfg, engine=engine,
+                                               ray_address=ctx.opt("ray_address"),
+                                               workers=1 if engine == "local" else None):
             rows = fetched.popleft()
+            counters["cache_saved"] += _save_cache(cat, new_cache)  # per batch: survives a kill
             out = []
             for (tid, gold, _th, _so, problem), v in zip(rows, verdicts):
                 asked = False
@@ -187,9 +195,10 @@ def run_stage(ctx) -> dict[str, Any]:
                             "pred_normalized": v.pred_normalized, "reference_answer": gold,
                             "judge_requested": asked})
             _write(cat, out)
+            shards.written()
             counters["checked"] += len(out)
             bar.update(task, advance=len(out), info=f"{counters['correct']:,} correct")
-    counters["cache_saved"] = _save_cache(cat)
+    counters.update(shards.counters())
     if counters["timeout"] or counters["error"]:
         log.warning("verify: %d timeout(s), %d error(s); see `distillate report` (verify section)",
                     counters["timeout"], counters["error"])

@@ -1,6 +1,6 @@
 -- signals stage: traces whose signals are missing, from an older signal version, another tokenizer or
 -- another configuration (marker lists, thresholds).
-SELECT t.trace_id
+SELECT t.trace_id, t.seq
 FROM traces t
 LEFT JOIN trace_signals s ON s.trace_id = t.trace_id
 WHERE s.trace_id IS NULL
