@@ -193,3 +193,26 @@ def test_two_sources_share_a_problem(ws, ingest_files, shared_data):
         n_problems = cat.con.execute("SELECT count(*) FROM problems").fetchone()[0]
         per_problem = cat.con.execute("SELECT count(DISTINCT source) FROM problem_sources GROUP BY problem_id").fetchall()
     assert n_problems == 30 and {c for (c,) in per_problem} == {2}
+
+
+def test_id_normalization_matches_regex_definition(shared_data):
+    """Ids hash NFC text with whitespace runs collapsed (re's \\s+ -> " ", ends stripped). The fast
+    str.split() form must give exactly that on real texts and on every Unicode whitespace character, or
+    ids of existing catalogs would change."""
+    import re
+    import sys
+    import unicodedata
+
+    from distillate.curate.ids import normalize_text
+
+    def reference(t: str) -> str:
+        return re.sub(r"\s+", " ", unicodedata.normalize("NFC", t)).strip()
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(c))]
+    assert len(spaces) > 20  # \t..\r, \x1c-\x1f, NBSP, U+2000-200A, U+2028/2029, U+3000, ...
+    edge = ["".join(spaces), f"a{''.join(spaces)}b", "\u200b zero-width is not space\u200b", "e\u0301 cafe\u0301",
+            "  lead and trail \n", "\ufeffBOM", ""]
+    real = [v for f in sorted((shared_data / "traces").glob("*.jsonl")) for line in f.open()
+            for v in orjson.loads(line).values() if isinstance(v, str)]
+    for t in edge + real:
+        assert normalize_text(t) == reference(t)

@@ -53,8 +53,10 @@ def server(ui_ws, copy_ws):  # noqa: F811
         proc.kill()
         pytest.fail("the review app did not start: " + (proc.stdout.read() if proc.stdout else ""))
     yield ws, base, proc
-    proc.terminate()
+    proc.terminate()  # what a process manager sends: the server itself must stop, not leave an orphan
     proc.wait(timeout=20)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(base + "/_stcore/health", timeout=2)
 
 
 @pytest.fixture

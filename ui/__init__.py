@@ -41,7 +41,12 @@ def launch(workspace, *, host: str = "127.0.0.1", port: int = 8501, open_browser
         raise DistillateError(f"--port {port} is not a TCP port")
     env = dict(os.environ, **{ENV_VAR: str(ws.root)})
     log.info("review app for %s on http://%s:%d (Ctrl-C stops it)", ws.root, host, port)
+    cmd = streamlit_command(ws.root, host=host, port=port, headless=not open_browser)
+    if os.name == "posix":
+        # streamlit replaces this process, so a SIGTERM to `distillate review` (a process manager, a test
+        # fixture) stops the server instead of orphaning it
+        os.execve(cmd[0], cmd, env)
     try:
-        return subprocess.call(streamlit_command(ws.root, host=host, port=port, headless=not open_browser), env=env)
+        return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 0
