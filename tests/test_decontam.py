@@ -13,6 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import orjson
 import pytest
 
 from distillate.curate import curate
@@ -90,6 +91,37 @@ def test_registry_bad_files(tmp_path):
     bad.write_text('{"problem": "first"}\n{"problem": "second", "answer": 3}\n')
     items = load_file(bad)
     assert [(i.id, i.answer) for i in items] == [("b-1", None), ("b-2", "3")]
+
+
+def test_builtin_at_pinned_commit_loads_through_its_url(shared_data, tmp_path, monkeypatch):
+    """college_math is read from a JSONL file at a pinned commit of Qwen2.5-Math: the real loader over a
+    file:// URL holding the upstream format (question/answer), rebuilt from the shared copy; it is
+    cached once fetched, and an unreachable URL is one clear error."""
+    import dataclasses
+
+    from distillate.curate.decontam import registry
+
+    spec = registry.BUILTINS["college_math"]
+    assert spec.revision == "a45202bd16f1ec06f433442dc1152d0074773465" and spec.revision in registry._origin(spec)
+    shared = [orjson.loads(x) for x in open(shared_data / "benchmarks" / "college_math.jsonl", "rb")][:200]
+    upstream = tmp_path / "src" / "test.jsonl"
+    upstream.parent.mkdir()
+    upstream.write_bytes(b"".join(orjson.dumps({k: r[k] for k in ("data_source", "question_number", "license",
+                                                                  "data_topic")} | {"question": r["problem"],
+                                                                                    "answer": r["answer"]}) + b"\n"
+                                  for r in shared))
+    monkeypatch.setenv("DISTILLATE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(registry.BUILTINS, "college_math",
+                        dataclasses.replace(spec, url=upstream.as_uri().replace(spec.revision, "{revision}")))
+    items = load_benchmarks(["college_math"], None)["college_math"]
+    # the same ids, problems and answers as the shared copy, which was converted from that file
+    assert [(i.id, i.problem, i.answer) for i in items] == [(r["id"], r["problem"], r["answer"]) for r in shared]
+    upstream.unlink()  # the cached copy serves from now on
+    assert len(load_benchmarks(["college_math"], None)["college_math"]) == 200
+    monkeypatch.setitem(registry.BUILTINS, "college_math",
+                        dataclasses.replace(spec, url=(tmp_path / "gone" / "{revision}.jsonl").as_uri()))
+    with pytest.raises(DistillateError, match=r"built-in benchmark 'college_math' from file:.*--benchmarks-dir"):
+        load_benchmarks(["college_math"], None)
 
 
 def test_builtin_offline_tells_to_use_benchmarks_dir(ws, ingest_files, tmp_path):

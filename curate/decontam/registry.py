@@ -1,7 +1,8 @@
 """Benchmarks to decontaminate against (and to evaluate on): built-in names and local JSONL files.
 
 Resolution (`load_benchmarks(names, benchmarks_dir)`):
-- neither given          -> every built-in benchmark (from the Hugging Face Hub, extra `hf`);
+- neither given          -> every built-in benchmark (from the Hugging Face Hub, extra `hf`, or a JSONL file
+                            at a pinned commit of an evaluation repo: college_math);
 - only `benchmarks_dir`  -> exactly that folder's `*.jsonl` files; a benchmark's name is the file's stem;
 - only `names`           -> those built-ins;
 - both                   -> each name resolves to `<dir>/<name>.jsonl` first, then to the built-in.
@@ -45,6 +46,8 @@ class BuiltinBenchmark:
     revision: str = "main"           # the revision loaded; the content fingerprint is recorded per scan
     answer_from: str = "field"       # field | after_hashes (GSM8K "... #### 42") | last_boxed | join_list
     note: str = ""
+    url: str | None = None           # a JSONL file at a pinned commit ({revision} filled in), read instead of
+                                     # the Hub: benchmarks that live in an evaluation repo, not a dataset
 
 
 BUILTINS: dict[str, BuiltinBenchmark] = {
@@ -61,6 +64,11 @@ BUILTINS: dict[str, BuiltinBenchmark] = {
                              ("algebra", "counting_and_probability", "geometry", "intermediate_algebra",
                               "number_theory", "prealgebra", "precalculus"), answer_from="last_boxed",
                              note="full MATH test set (5000)"),
+    "college_math": BuiltinBenchmark("QwenLM/Qwen2.5-Math", "test", "question", "answer",
+                                     revision="a45202bd16f1ec06f433442dc1152d0074773465",
+                                     url="https://raw.githubusercontent.com/QwenLM/Qwen2.5-Math/{revision}/"
+                                         "evaluation/data/college_math/test.jsonl",
+                                     note="MathScale's college math test set (2818) as Qwen2.5-Math evaluates it"),
     "gpqa_diamond": BuiltinBenchmark("Idavidrein/gpqa", "train", "Question", "Correct Answer", "Record ID",
                                      ("gpqa_diamond",), note="gated: needs a Hugging Face token"),
 }
@@ -95,26 +103,62 @@ _ANSWER: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+def _unreachable(name: str, where: str, e: Exception) -> DistillateError:
+    return DistillateError(
+        f"could not load built-in benchmark {name!r} from {where}: {type(e).__name__}: "
+        f"{str(e).splitlines()[0] if str(e) else ''}. Offline? Pass --benchmarks-dir DIR with a {name}.jsonl "
+        "file (id, problem, answer)")
+
+
+def _url_rows(name: str, spec: BuiltinBenchmark) -> list[dict]:
+    """The rows of a pinned-commit JSONL file, downloaded once into the cache ($DISTILLATE_CACHE, else
+    ~/.cache/distillate): the commit pins the content, so the cached copy never goes stale."""
+    import os
+    import urllib.request
+
+    url = spec.url.format(revision=spec.revision)
+    cache = Path(os.environ.get("DISTILLATE_CACHE") or Path.home() / ".cache" / "distillate") / "benchmarks"
+    local = cache / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:16]}.jsonl"
+    if not local.exists():
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                data = r.read()
+        except Exception as e:  # noqa: BLE001 - offline, moved, refused: one clear message
+            raise _unreachable(name, url, e) from e
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(local)
+    rows = []
+    for lineno, line in enumerate(local.read_bytes().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError as e:
+                raise DistillateError(f"built-in benchmark {name}: {url} line {lineno} is not JSON ({e}); "
+                                      f"cached copy: {local}") from e
+    return rows
+
+
 def load_builtin(name: str) -> list[BenchmarkItem]:
     spec = BUILTINS[name]
-    datasets = require("datasets", "hf")
     items: list[BenchmarkItem] = []
     for config in spec.configs:
-        try:
-            ds = datasets.load_dataset(spec.hf_id, config, split=spec.split, revision=spec.revision)
-        except Exception as e:  # offline, gated, renamed: all end the same way for the user
-            raise DistillateError(
-                f"could not load built-in benchmark {name!r} ({spec.hf_id}"
-                f"{'/' + config if config else ''}@{spec.revision}) from the Hugging Face Hub: "
-                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}. Offline? Pass "
-                f"--benchmarks-dir DIR with a {name}.jsonl file (id, problem, answer)"
-            ) from e
+        if spec.url:
+            ds = _url_rows(name, spec)
+        else:
+            datasets = require("datasets", "hf")
+            try:
+                ds = datasets.load_dataset(spec.hf_id, config, split=spec.split, revision=spec.revision)
+            except Exception as e:  # offline, gated, renamed: all end the same way for the user
+                raise _unreachable(name, f"the Hugging Face Hub ({spec.hf_id}{'/' + config if config else ''}"
+                                         f"@{spec.revision})", e) from e
         for k, row in enumerate(ds):
             bid = row.get(spec.id_field) if spec.id_field else None
             bid = str(bid) if bid is not None else f"{name}-{config + '-' if config else ''}{k}"
             items.append(BenchmarkItem(name, bid, str(row[spec.problem_field]),
                                        _ANSWER[spec.answer_from](row.get(spec.answer_field))))
-    log.info("benchmark %s: %d items from %s@%s", name, len(items), spec.hf_id, spec.revision)
+    log.info("benchmark %s: %d items from %s", name, len(items), _origin(spec))
     return items
 
 
@@ -196,9 +240,13 @@ def load_benchmarks(names: list[str] | None, benchmarks_dir: str | None) -> dict
 
 
 def origins(names: list[str] | None, benchmarks_dir: str | None) -> dict[str, str]:
-    """name -> 'hf:<id>@<revision>' or the file path (recorded with every scan)."""
+    """name -> 'hf:<id>@<revision>', the pinned URL, or the file path (recorded with every scan)."""
     res = resolve(parse_names(names), benchmarks_dir)
-    return {n: (f"hf:{BUILTINS[n].hf_id}@{BUILTINS[n].revision}" if o == "builtin" else o) for n, o in res.items()}
+    return {n: (_origin(BUILTINS[n]) if o == "builtin" else o) for n, o in res.items()}
+
+
+def _origin(spec: BuiltinBenchmark) -> str:
+    return spec.url.format(revision=spec.revision) if spec.url else f"hf:{spec.hf_id}@{spec.revision}"
 
 
 def fingerprint(items: list[BenchmarkItem]) -> str:
