@@ -29,14 +29,6 @@ from distillate.log import log
 DEFAULT_SHARD_SIZE = 20_000
 
 
-def seq_range(batch: list[str], seq_of: dict[str, int]) -> dict[str, int]:
-    """{lo, hi}: the ingest-order (seq) bounds of a batch, for the batch's text query. A shard spreads over
-    the whole table, but a batch of consecutive ids of one shard spans a short seq range, which the
-    scan prunes to (reading texts by an id list alone costs a scan of every text per batch)."""
-    seqs = [seq_of[i] for i in batch]
-    return {"lo": min(seqs), "hi": max(seqs)}
-
-
 def shard_of(item_id: str, n: int) -> int:
     """The shard of a trace id ('t' + hex digest): sql/queries/shards_traces.sql computes the same."""
     return int(item_id[1:9], 16) % n
@@ -45,7 +37,7 @@ def shard_of(item_id: str, n: int) -> int:
 class ShardedRun:
     """Shard bookkeeping of one stage run over the catalog's traces.
 
-    Usage in a stage:  run = ShardedRun(ctx, "verify", config_key); batches = run.batches(ids, size);
+    Usage in a stage:  run = ShardedRun(ctx, "verify", config_key); batches = run.batches(todo, size);
     after writing the result of each batch, in order: run.written(); counters.update(run.counters())."""
 
     def __init__(self, ctx, stage: str, config_key: str, shard_size: int | None = None):
@@ -78,11 +70,14 @@ class ShardedRun:
     def key(self, shard: int) -> str:
         return f"{shard}/{self.n}"
 
-    def batches(self, todo_ids: list[str], batch_size: int) -> list[list[str]]:
-        """The work cut into batches shard by shard (ids keep their order inside a shard). Shards without
-        work whose marker is missing or stale are marked now (their rows are all up to date)."""
+    def batches(self, todo: dict[str, int], batch_size: int) -> list[dict[str, Any]]:
+        """The work (id -> seq, in seq order) cut into batches shard by shard, each as the parameters of
+        the stage's text query: {ids, lo, hi}. A shard spreads over the whole table, but a batch of
+        consecutive ids of one shard spans a short seq range, which the query's scan prunes to (an id
+        list alone makes every batch read every trace's text). Shards without work whose marker is
+        missing or stale are marked now (their rows are all up to date)."""
         by_shard: dict[int, list[str]] = {}
-        for i in todo_ids:
+        for i in todo:
             by_shard.setdefault(shard_of(i, self.n), []).append(i)
         self.redone = len(self.done_before & by_shard.keys())
         if self.redone:  # e.g. rows deleted by hand: the work list wins over the marker
@@ -90,11 +85,13 @@ class ShardedRun:
         for s in self.fingerprint:
             if s not in by_shard and s not in self.done_before:
                 self._mark(s, 0, None)
-        out: list[list[str]] = []
+        out: list[dict[str, Any]] = []
         for s in sorted(by_shard):
             ids = by_shard[s]
             for j in range(0, len(ids), batch_size):
-                out.append(ids[j:j + batch_size])
+                b = ids[j:j + batch_size]
+                seqs = [todo[i] for i in b]
+                out.append({"ids": b, "lo": min(seqs), "hi": max(seqs)})
                 self._pending.append(s)
             self._left[s] = math.ceil(len(ids) / batch_size)
             self._computed[s] = len(ids)

@@ -125,7 +125,7 @@ def config_from_ctx(ctx) -> SignalConfig:
 def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     """Compute trace and problem signals for every row that is missing or outdated."""
     from distillate.curate.executor import map_batches
-    from distillate.curate.shards import ShardedRun, seq_range
+    from distillate.curate.shards import ShardedRun
 
     cfg = cfg or config_from_ctx(ctx)
     cat = ctx.cat
@@ -133,24 +133,23 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     counters: dict[str, Any] = compute_problems(cat, cfg, config_hash)
 
     spec = resolve_tokenizer(cfg.tokenizer, ctx.ws.path("signals"))
-    seq_of = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
-                                                  "config_hash": config_hash}).fetchall())
-    ids = list(seq_of)
-    counters.update({"traces": len(ids), "tokenizer": spec.name, "truncated": 0, "looping": 0,
+    todo = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
+                                                "config_hash": config_hash}).fetchall())  # id -> seq
+    counters.update({"traces": len(todo), "tokenizer": spec.name, "truncated": 0, "looping": 0,
                      "language_mixed": 0, "errors": 0})
-    if not ids:
+    if not todo:
         return counters
     # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
     shards = ShardedRun(ctx, "stats", f"{VERSION}:{spec.name}:{config_hash}")
-    batches = shards.batches(ids, cfg.batch_size)
-    workers = cfg.workers or (1 if len(ids) <= cfg.batch_size else None)
+    batches = shards.batches(todo, cfg.batch_size)
+    workers = cfg.workers or (1 if len(todo) <= cfg.batch_size else None)
 
     def texts():
         for b in batches:
-            yield cat.sql("signals_trace_texts", {"ids": b, **seq_range(b, seq_of)}).fetchall()
+            yield cat.sql("signals_trace_texts", b).fetchall()
 
     with progress(disable=not ctx.show_progress) as bar:
-        task = bar.add_task("signals", total=len(ids), info="")
+        task = bar.add_task("signals", total=len(todo), info="")
         for rows, markers in map_batches(compute_batch, texts(), (cfg, spec, config_hash),
                                          engine=ctx.opt("engine", "local"), workers=workers,
                                          ray_address=ctx.opt("ray_address")):

@@ -145,7 +145,7 @@ def _verify_chunk(batch: list[tuple], cfg: VerifyConfig) -> tuple[list[Verdict],
 def run_stage(ctx) -> dict[str, Any]:
     """Verify every trace whose verdict is missing or outdated against its problem's reference answer."""
     from distillate.curate.executor import map_batches
-    from distillate.curate.shards import ShardedRun, seq_range
+    from distillate.curate.shards import ShardedRun
 
     cfg = VerifyConfig.from_ctx(ctx)
     cat = ctx.cat
@@ -155,25 +155,23 @@ def run_stage(ctx) -> dict[str, Any]:
                                 "cache_loaded": _load_cache(cat) if todo else 0, "cache_saved": 0}
     if not todo:
         return {"checked": 0, "up_to_date": True}
-    ids = [r[0] for r in todo]
-    seq_of = {r[0]: r[2] for r in todo}
     # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
     shards = ShardedRun(ctx, "verify", f"{VERSION}:judge={judge is not None}")
-    batches = shards.batches(ids, cfg.batch_size)
+    batches = shards.batches({r[0]: r[2] for r in todo}, cfg.batch_size)
     engine = ctx.opt("engine", "local")
 
     fetched: deque[list[tuple]] = deque()
 
     def texts():
         for b in batches:
-            rows = cat.sql("verify_texts", {"ids": b, **seq_range(b, seq_of)}).fetchall()
+            rows = cat.sql("verify_texts", b).fetchall()
             fetched.append(rows)
             yield rows
 
     # local: verify_batch runs its own bounded process pool, so map_batches runs inline (workers=1);
     # ray: each task verifies one batch with a pool on its node.
     with progress(disable=not ctx.show_progress) as bar:
-        task = bar.add_task("verify", total=len(ids), info="")
+        task = bar.add_task("verify", total=len(todo), info="")
         for verdicts, new_cache in map_batches(_verify_chunk, texts(), cfg, engine=engine,
                                                ray_address=ctx.opt("ray_address"),
                                                workers=1 if engine == "local" else None):
