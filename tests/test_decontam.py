@@ -124,6 +124,32 @@ def test_builtin_at_pinned_commit_loads_through_its_url(shared_data, tmp_path, m
         load_benchmarks(["college_math"], None)
 
 
+def test_hub_builtins_are_pinned_and_load_through_datasets(shared_data, tmp_path, monkeypatch):
+    """Every built-in names a commit, not a branch, and the Hub path is the real `datasets.load_dataset`
+    call: here on a local folder laid out like the aime_2024 dataset repo (parquet, upstream field names)."""
+    import dataclasses
+    import re
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from distillate.curate.decontam import registry
+
+    for name, spec in registry.BUILTINS.items():
+        assert re.fullmatch(r"[0-9a-f]{40}", spec.revision), name
+    shared = [orjson.loads(x) for x in open(shared_data / "benchmarks" / "aime24.jsonl", "rb")]
+    repo = tmp_path / "aime_2024" / "data"
+    repo.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([{"id": r["id"], "problem": r["problem"], "answer": r["answer"],
+                                          "solution": "", "url": ""} for r in shared]),
+                   repo / "train-00000-of-00001.parquet")
+    spec = registry.BUILTINS["aime24"]
+    monkeypatch.setitem(registry.BUILTINS, "aime24", dataclasses.replace(spec, hf_id=str(repo.parent)))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    items = load_benchmarks(["aime24"], None)["aime24"]
+    assert [(i.id, i.problem, i.answer) for i in items] == [(r["id"], r["problem"], r["answer"]) for r in shared]
+
+
 def test_builtin_offline_tells_to_use_benchmarks_dir(ws, ingest_files, tmp_path):
     """Both-given resolution falls back to the built-in, which cannot load offline: one clear error."""
     f = _write(tmp_path / "p.jsonl", [{"id": "1", "problem": "What is 2+2?", "answer": "4"}])

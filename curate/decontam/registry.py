@@ -38,39 +38,49 @@ class BuiltinBenchmark:
     """Where a built-in benchmark lives on the Hugging Face Hub and how its rows map to items."""
 
     hf_id: str                       # dataset repository
+    revision: str                    # the commit loaded; the content fingerprint is recorded per scan too
     split: str
     problem_field: str
     answer_field: str | None
     id_field: str | None = None      # None: the row index
     configs: tuple[str | None, ...] = (None,)   # several configs are concatenated (in this order)
-    revision: str = "main"           # the revision loaded; the content fingerprint is recorded per scan
     answer_from: str = "field"       # field | after_hashes (GSM8K "... #### 42") | last_boxed | join_list
     note: str = ""
     url: str | None = None           # a JSONL file at a pinned commit ({revision} filled in), read instead of
                                      # the Hub: benchmarks that live in an evaluation repo, not a dataset
 
 
+# Revisions: the commit of each dataset repository that public evaluation code pins (HF `resolve/<sha>/`
+# URLs and hub-cache snapshot paths; found from this offline machine, so not loaded here: see docs/decontam.md).
 BUILTINS: dict[str, BuiltinBenchmark] = {
-    "aime24": BuiltinBenchmark("HuggingFaceH4/aime_2024", "train", "problem", "answer", "id"),
-    "aime25": BuiltinBenchmark("MathArena/aime_2025", "train", "problem", "answer", "problem_idx"),
-    "amc23": BuiltinBenchmark("math-ai/amc23", "test", "question", "answer", "id"),
-    "math500": BuiltinBenchmark("HuggingFaceH4/MATH-500", "test", "problem", "answer", "unique_id"),
-    "gsm8k": BuiltinBenchmark("openai/gsm8k", "test", "question", "answer", None, ("main",),
-                              answer_from="after_hashes"),
-    "olympiadbench": BuiltinBenchmark("Hothan/OlympiadBench", "train", "question", "final_answer", "id",
-                                      ("OE_TO_maths_en_COMP",), answer_from="join_list"),
-    "minerva_math": BuiltinBenchmark("math-ai/minervamath", "test", "question", "answer"),
-    "math": BuiltinBenchmark("EleutherAI/hendrycks_math", "test", "problem", "solution", None,
+    "aime24": BuiltinBenchmark("HuggingFaceH4/aime_2024", "2fe88a2f1091d5048c0f36abc874fb997b3dd99a",
+                               "train", "problem", "answer", "id"),
+    "aime25": BuiltinBenchmark("MathArena/aime_2025", "c94da77eb22bbd6439e62a323bec18493a421302",
+                               "train", "problem", "answer", "problem_idx"),
+    "amc23": BuiltinBenchmark("math-ai/amc23", "80815d37005feb82cd7f8fbc6901d5d3eff43057",
+                              "test", "question", "answer", "id"),
+    "math500": BuiltinBenchmark("HuggingFaceH4/MATH-500", "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be",
+                                "test", "problem", "answer", "unique_id"),
+    "gsm8k": BuiltinBenchmark("openai/gsm8k", "740312add88f781978c0658806c59bc2815b9866",
+                              "test", "question", "answer", None, ("main",), answer_from="after_hashes"),
+    "olympiadbench": BuiltinBenchmark("Hothan/OlympiadBench", "91184b52131e7fc9455fef848035173aea8cc01a",
+                                      "train", "question", "final_answer", "id", ("OE_TO_maths_en_COMP",),
+                                      answer_from="join_list"),
+    "minerva_math": BuiltinBenchmark("math-ai/minervamath", "ee46ddc498933b1977577953250ca5c66be64f96",
+                                     "test", "question", "answer"),
+    "math": BuiltinBenchmark("EleutherAI/hendrycks_math", "21a5633873b6a120296cce3e2df9d5550074f4a3",
+                             "test", "problem", "solution", None,
                              ("algebra", "counting_and_probability", "geometry", "intermediate_algebra",
                               "number_theory", "prealgebra", "precalculus"), answer_from="last_boxed",
                              note="full MATH test set (5000)"),
-    "college_math": BuiltinBenchmark("QwenLM/Qwen2.5-Math", "test", "question", "answer",
-                                     revision="a45202bd16f1ec06f433442dc1152d0074773465",
+    "college_math": BuiltinBenchmark("QwenLM/Qwen2.5-Math", "a45202bd16f1ec06f433442dc1152d0074773465",
+                                     "test", "question", "answer",
                                      url="https://raw.githubusercontent.com/QwenLM/Qwen2.5-Math/{revision}/"
                                          "evaluation/data/college_math/test.jsonl",
                                      note="MathScale's college math test set (2818) as Qwen2.5-Math evaluates it"),
-    "gpqa_diamond": BuiltinBenchmark("Idavidrein/gpqa", "train", "Question", "Correct Answer", "Record ID",
-                                     ("gpqa_diamond",), note="gated: needs a Hugging Face token"),
+    "gpqa_diamond": BuiltinBenchmark("Idavidrein/gpqa", "633f5ee89ab8ad4522a9f850766b73f62147ffdd",
+                                     "train", "Question", "Correct Answer", "Record ID", ("gpqa_diamond",),
+                                     note="gated: needs a Hugging Face token"),
 }
 
 
