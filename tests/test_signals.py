@@ -224,3 +224,31 @@ def test_trace_signal_units():
     p = problem_signals("$\\textbf{(A)}\\ 1 \\qquad \\textbf{(B)}\\ 2$", None, cfg)
     assert p["is_multiple_choice"] and p["no_reference"] and p["unsuitable_reasons"] == ["multiple_choice",
                                                                                          "no_reference"]
+
+
+def test_markers_and_script_share_match_their_plain_definitions(shared_data):
+    """trace_signals matches markers on the lowercased text and classifies letters per distinct code point;
+    both must give what the plain definitions give: the case-insensitive pattern on the original text, and
+    letters ([^\\W\\d_]) of other scripts than Latin/Greek counted one character at a time. Real texts plus
+    the characters whose case folding is odd (U+0130, long s, Kelvin sign), Greek symbols that are not
+    letters, CJK and digits of other scripts."""
+    import orjson
+
+    from distillate.curate.signals import text as signals_text
+
+    cfg = SignalConfig()
+    rx, kinds = compile_markers(cfg.markers)
+    texts = [v for f in sorted((shared_data / "traces").glob("*.jsonl")) for line in f.open()
+             for v in orjson.loads(line).values() if isinstance(v, str) and len(v) > 200][:400]
+    texts += ["BUT WAIT, Hmm. ACTUALLY let ME CHECK \u03c9 \u2260 2", "\u0130 wait \u017fo HMM, on \u017fecond thought",
+              "wait \u212a \u03f6 \u0384 \u03b1\u03b2 \u4f60\u597d hmm \u0663\u00bd ALTERNATIVELY", "\u0130" * 3]
+    letter, latin_greek = re.compile(r"[^\W\d_]"), signals_text._LATIN_GREEK
+    for t in texts:
+        row, marks = trace_signals(t, None, True, None, cfg, rx, kinds, 100)
+        assert [(k, p, n) for k, _, p, n in marks] == [(kinds[int(m.lastgroup[1:])], m.start(), m.end() - m.start())
+                                                       for m in rx.finditer(t)]
+        letters = [c for c in t if letter.match(c)]
+        other = sum(not latin_greek.match(c) for c in letters)
+        assert row["foreign_script_share"] == (round(other / len(letters), 4) if letters else 0.0)
+    assert trace_signals(texts[-4], None, True, None, cfg, rx, kinds, 9)[0]["marker_counts"] == {
+        "but_wait": 1, "hmm": 1, "actually": 1, "check": 1}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,26 @@ def compile_markers(markers: dict[str, list[str]]) -> tuple[re.Pattern, list[str
     return regex.compile(r"\b(?:" + "|".join(p for _, p in parts) + r")\b", regex.IGNORECASE | regex.V0), kinds
 
 
+@lru_cache(maxsize=8)
+def _lowercase_variant(marker_re):
+    """`marker_re` without IGNORECASE, to run on lowercased text: an all-lowercase ASCII pattern matches
+    there exactly where the case-insensitive one matches the original (same positions, same groups), about
+    1.5x faster. None when the pattern has uppercase or non-ASCII characters (escapes such as \\S) or inline
+    case flags."""
+    import regex
+
+    src = marker_re.pattern
+    bare = src.replace("(?P<", "(")   # named groups are not letters to match
+    if bare != bare.lower() or not src.isascii() or "(?-i" in src or not marker_re.flags & regex.IGNORECASE:
+        return None
+    return regex.compile(src, (marker_re.flags & ~regex.IGNORECASE) | regex.V0)
+
+
+# the only characters whose lowercase differs from their case-insensitive match against ASCII letters:
+# U+0130 (lowercases to two characters), long s and the Kelvin sign (fold to "s" / "k")
+_ODD_FOLDS = ("\u0130", "\u017f", "\u212a")
+
+
 # ---- pieces ------------------------------------------------------------------------------------------
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
@@ -133,8 +154,9 @@ def _norm_answer(a: str) -> str:
     return a.removeprefix("$").removesuffix("$")
 
 
-def word_hashes(text: str) -> np.ndarray:
-    return np.fromiter((hash(w) for w in text.lower().split()), dtype=np.int64)
+def word_hashes(text: str, lowered: bool = False) -> np.ndarray:
+    words = (text if lowered else text.lower()).split()
+    return np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
 
 
 def repetition(hashes: np.ndarray, n: int) -> tuple[float, float, int]:
@@ -161,21 +183,24 @@ def repetition(hashes: np.ndarray, n: int) -> tuple[float, float, int]:
     return float(repeated.mean()), float(tail.mean()), longest
 
 
-_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+@lru_cache(maxsize=4096)
+def _letter_kind(cp: int) -> int:
+    """0: not a letter, 1: a Latin/Greek letter, 2: a letter of another script (same classes as the regexes)."""
+    ch = chr(cp)
+    return 0 if not _LETTER.match(ch) else 1 if _LATIN_GREEK.match(ch) else 2
 
 
-def foreign_share(text: str, raw: bytes | None = None) -> float:
-    """Letters of scripts other than Latin and Greek over all letters (ASCII text: 0 without a scan)."""
+def foreign_share(text: str) -> float:
+    """Letters of scripts other than Latin and Greek over all letters (ASCII text: 0 without a scan). The
+    code points are counted with numpy and each distinct non-ASCII one is classified once."""
     if text.isascii():
         return 0.0
-    raw = raw if raw is not None else text.encode("utf-8", "surrogatepass")
-    ascii_letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
-    wide = "".join(_NON_ASCII.findall(text))
-    letters = len(_LETTER.findall(wide))
-    other = letters - len(_LATIN_GREEK.findall(wide))
-    total = ascii_letters + letters
-    return round(other / total, 4) if total else 0.0
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ascii_letters = int(np.count_nonzero((cps | 32) - 97 < 26))
+    wide, counts = np.unique(cps[cps > 127], return_counts=True)
+    kinds = np.fromiter((_letter_kind(int(c)) for c in wide), dtype=np.int8, count=len(wide))
+    letters = ascii_letters + int(counts[kinds > 0].sum())
+    return round(int(counts[kinds == 2].sum()) / letters, 4) if letters else 0.0
 
 
 # ---- per trace ---------------------------------------------------------------------------------------
@@ -196,8 +221,12 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     # markers
     markers: list[tuple[str, str, int, int]] = []
     counts: dict[str, int] = {}
+    lower_re = _lowercase_variant(marker_re)
+    lowered = {}
     for part, text in (("thought", th), ("solution", so)):
-        for m in marker_re.finditer(text):
+        lowered[part] = low = text.lower()
+        fast = lower_re is not None and (text.isascii() or not any(c in text for c in _ODD_FOLDS))
+        for m in (lower_re.finditer(low) if fast else marker_re.finditer(text)):
             k = kinds[int(m.lastgroup[1:])]
             counts[k] = counts.get(k, 0) + 1
             markers.append((k, part, m.start(), m.end() - m.start()))
@@ -231,7 +260,8 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     row["truncation_reasons"] = reasons
     row["truncated"] = bool(reasons)
     # loops
-    hashes = word_hashes(full)
+    hashes = word_hashes(f"{lowered['thought']}\n\n{lowered['solution']}" if th and so
+                         else lowered["thought"] or lowered["solution"], lowered=True)
     share, tail_share, longest = repetition(hashes, cfg.ngram)
     raw = full.encode("utf-8", "surrogatepass")
     row["rep_ngram_share"] = round(share, 4)
@@ -241,7 +271,7 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     row["looping"] = len(hashes) >= cfg.loop_min_words and (share >= cfg.loop_share
                                                              or tail_share >= cfg.loop_tail_share)
     # language mixing: letters of other scripts over all letters
-    row["foreign_script_share"] = foreign_share(full, raw)
+    row["foreign_script_share"] = foreign_share(full)
     row["language_mixed"] = row["foreign_script_share"] >= cfg.foreign_share
     # format
     row["has_thought"] = bool(th.strip())
