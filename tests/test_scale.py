@@ -216,3 +216,19 @@ def test_unreachable_ray_address_is_one_clear_error():
     with pytest.raises(DistillateError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
         _check_reachable(f"127.0.0.1:{port}")
     _check_reachable("auto")  # resolved by Ray itself
+
+
+def test_local_parallel_verify_matches_one_process(real_ws, copy_ws):
+    """Locally, verify batches run in a process pool (answer extraction is the cost) once there is more than
+    one batch; the verdicts are those of a single in-process batch."""
+    from distillate.curate.verify import core
+
+    one, many = copy_ws(real_ws), copy_ws(real_ws)
+    core.cache_clear()
+    r1 = curate(one, "verify", show_progress=False)
+    core.cache_clear()
+    r2 = curate(many, "verify", show_progress=False, verify_batch_size=100, shard_size=100)
+    assert r1["verify"]["checked"] == r2["verify"]["checked"] == 981
+    with one.reader() as a, many.reader() as b:
+        assert _table(a, "verdicts") == _table(b, "verdicts")
+        assert len(_table(b, "stage_shards")) == 10

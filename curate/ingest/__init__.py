@@ -5,6 +5,7 @@ every non-blank input line ends up ingested (new or already present) or quaranti
 from __future__ import annotations
 
 import os
+from contextlib import closing as _closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,9 +83,9 @@ class _Batch:
     def __len__(self):
         return len(self.pending) + len(self.quarantine)
 
-    def add(self, stats: FileStats, row: Row, rec: Record, sid: str):
+    def add(self, stats: FileStats, row: Row, rec: Record, sid: str, ids: tuple[str, str | None] | None = None):
         self.seq += 1
-        pid = problem_id(rec.problem)
+        pid = ids[0] if ids else problem_id(rec.problem)
         if pid not in self.problems:
             self.problems[pid] = {"problem_id": pid, "problem": rec.problem, "answer": rec.answer,
                                   "reference_solution": rec.reference_solution, "first_source": self.source,
@@ -94,7 +95,7 @@ class _Batch:
         if not rec.is_trace:
             self.pending.append((stats, pid, False))
             return
-        tid = trace_id(pid, rec.thought, rec.solution)
+        tid = ids[1] if ids else trace_id(pid, rec.thought, rec.solution)
         if tid not in self.traces:
             self.traces[tid] = {
                 "trace_id": tid, "problem_id": pid, "thought": rec.thought, "solution": rec.solution,
@@ -167,6 +168,61 @@ _SCHEMAS = {
 }
 
 
+def record_ids(texts: list[tuple[str, str | None, str | None, bool]]) -> list[tuple[str, str | None]]:
+    """(problem_id, trace_id or None) of (problem, thought, solution, is_trace) tuples: normalizing and
+    hashing long texts is ingest's largest cost, so chunks of it run in worker processes."""
+    out = []
+    for problem, thought, solution, is_trace in texts:
+        pid = problem_id(problem)
+        out.append((pid, trace_id(pid, thought, solution) if is_trace else None))
+    return out
+
+
+class _IdPipeline:
+    """Stages records in chunks of BATCH, computes their ids in a process pool (started only when an input
+    fills a chunk) while the next chunk is read, and hands each chunk to the batch in input order."""
+
+    def __init__(self, batch: _Batch):
+        self.batch, self.staged, self.pending, self.pool = batch, [], [], None
+
+    def add(self, stats: FileStats, row: Row, rec: Record, sid: str) -> None:
+        self.staged.append((stats, row, rec, sid))
+        if len(self.staged) >= BATCH:
+            self._submit()
+            while len(self.pending) > self.pool._max_workers:
+                self._finish_one()
+
+    def _submit(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from ..executor import default_workers
+
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=default_workers())
+        texts = [(r.problem, r.thought, r.solution, r.is_trace) for _, _, r, _ in self.staged]
+        self.pending.append((self.pool.submit(record_ids, texts), self.staged))
+        self.staged = []
+
+    def _finish_one(self) -> None:
+        fut, items = self.pending.pop(0)
+        for (stats, row, rec, sid), ids in zip(items, fut.result()):
+            self.batch.add(stats, row, rec, sid, ids)
+        self.batch.flush()
+
+    def drain(self) -> None:
+        """Everything staged so far goes into the batch and is flushed (end of a file)."""
+        while self.pending:
+            self._finish_one()
+        for stats, row, rec, sid in self.staged:
+            self.batch.add(stats, row, rec, sid)
+        self.staged = []
+        self.batch.flush()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
 def _arrow(name: str, rows: list[dict]) -> pa.Table:
     schema = _SCHEMAS[name]
     return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
@@ -211,8 +267,9 @@ def ingest(cat: Catalog, job_id: str, inputs: list[str], source: str, fmt: str =
     stats = IngestStats(source)
     seq = cat.scalar("max_seq") or 0
     batch = _Batch(cat, source, job_id, seq)
+    ids = _IdPipeline(batch)
     any_trace = False
-    with progress(disable=not show_progress) as bar:
+    with progress(disable=not show_progress) as bar, _closing(ids):
         for path in inputs:
             fs = FileStats(path)
             stats.files.append(fs)
@@ -231,16 +288,16 @@ def ingest(cat: Catalog, job_id: str, inputs: list[str], source: str, fmt: str =
                         sid = source_id_of(row.value) or f"{base}:{row.line}"
                         for rec in records:
                             any_trace |= rec.is_trace
-                            batch.add(fs, row, rec, sid + rec.source_id_suffix)
+                            ids.add(fs, row, rec, sid + rec.source_id_suffix)
                 if row.error is not None:
                     fs.quarantined += 1
                     batch.quarantine.append({"source": source, "file": row.file, "line": row.line,
                                              "reason": row.error, "raw": row.raw})
-                if len(batch) >= BATCH:
-                    batch.flush()
+                    if len(batch.quarantine) >= BATCH:
+                        batch.flush()
                 if fs.rows_read % 500 == 0:
                     bar.update(task, completed=fs.rows_read, info=f"{fs.quarantined} quarantined")
-            batch.flush()
+            ids.drain()
             bar.update(task, completed=fs.rows_read, total=fs.rows_read, info=f"{fs.quarantined} quarantined")
             cat.run("source_file_add", {"source": source, "file": path, "format": fmt, "rows_read": fs.rows_read,
                                         "records_new": fs.records_new, "records_present": fs.records_present,

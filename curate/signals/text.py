@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from distillate.textcase import lowercase_ascii_pattern, lowered
+
 # ---- configuration -----------------------------------------------------------------------------------
 
 # kind -> regex alternatives (case-insensitive, matched on word boundaries). Kinds do not overlap: one
@@ -99,22 +101,13 @@ def compile_markers(markers: dict[str, list[str]]) -> tuple[re.Pattern, list[str
 
 @lru_cache(maxsize=8)
 def _lowercase_variant(marker_re):
-    """`marker_re` without IGNORECASE, to run on lowercased text: an all-lowercase ASCII pattern matches
-    there exactly where the case-insensitive one matches the original (same positions, same groups), about
-    1.5x faster. None when the pattern has uppercase or non-ASCII characters (escapes such as \\S) or inline
-    case flags."""
+    """`marker_re` without IGNORECASE, for lowercased text (distillate/textcase.py): same matches, ~1.5x
+    faster. None when the pattern is not lowercase ASCII."""
     import regex
 
-    src = marker_re.pattern
-    bare = src.replace("(?P<", "(")   # named groups are not letters to match
-    if bare != bare.lower() or not src.isascii() or "(?-i" in src or not marker_re.flags & regex.IGNORECASE:
+    if not lowercase_ascii_pattern(marker_re.pattern) or not marker_re.flags & regex.IGNORECASE:
         return None
-    return regex.compile(src, (marker_re.flags & ~regex.IGNORECASE) | regex.V0)
-
-
-# the only characters whose lowercase differs from their case-insensitive match against ASCII letters:
-# U+0130 (lowercases to two characters), long s and the Kelvin sign (fold to "s" / "k")
-_ODD_FOLDS = ("\u0130", "\u017f", "\u212a")
+    return regex.compile(marker_re.pattern, (marker_re.flags & ~regex.IGNORECASE) | regex.V0)
 
 
 # ---- pieces ------------------------------------------------------------------------------------------
@@ -154,8 +147,8 @@ def _norm_answer(a: str) -> str:
     return a.removeprefix("$").removesuffix("$")
 
 
-def word_hashes(text: str, lowered: bool = False) -> np.ndarray:
-    words = (text if lowered else text.lower()).split()
+def word_hashes(text: str) -> np.ndarray:
+    words = text.lower().split()
     return np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
 
 
@@ -222,11 +215,11 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     markers: list[tuple[str, str, int, int]] = []
     counts: dict[str, int] = {}
     lower_re = _lowercase_variant(marker_re)
-    lowered = {}
+    low = {}
     for part, text in (("thought", th), ("solution", so)):
-        lowered[part] = low = text.lower()
-        fast = lower_re is not None and (text.isascii() or not any(c in text for c in _ODD_FOLDS))
-        for m in (lower_re.finditer(low) if fast else marker_re.finditer(text)):
+        low[part] = lowered(text)
+        fast = lower_re is not None and low[part] is not None
+        for m in (lower_re.finditer(low[part]) if fast else marker_re.finditer(text)):
             k = kinds[int(m.lastgroup[1:])]
             counts[k] = counts.get(k, 0) + 1
             markers.append((k, part, m.start(), m.end() - m.start()))
@@ -260,8 +253,7 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     row["truncation_reasons"] = reasons
     row["truncated"] = bool(reasons)
     # loops
-    hashes = word_hashes(f"{lowered['thought']}\n\n{lowered['solution']}" if th and so
-                         else lowered["thought"] or lowered["solution"], lowered=True)
+    hashes = word_hashes(full)
     share, tail_share, longest = repetition(hashes, cfg.ngram)
     raw = full.encode("utf-8", "surrogatepass")
     row["rep_ngram_share"] = round(share, 4)

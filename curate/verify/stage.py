@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class VerifyConfig:
     def from_ctx(cls, ctx) -> "VerifyConfig":
         cfg = cls(timeout=float(ctx.opt("verify_timeout", core.DEFAULT_TIMEOUT)),
                   memory_mb=int(ctx.opt("verify_memory_mb", 2048)),
-                  workers=ctx.opt("verify_workers"),
+                  workers=ctx.opt("verify_workers"), batch_size=int(ctx.opt("verify_batch_size", 2000)),
                   judge_endpoint=ctx.opt("judge_endpoint"), judge_model=ctx.opt("judge_model"))
         if bool(cfg.judge_endpoint) != bool(cfg.judge_model):
             raise DistillateError("the LLM judge needs both --judge-endpoint and --judge-model")
@@ -144,7 +144,7 @@ def _verify_chunk(batch: list[tuple], cfg: VerifyConfig) -> tuple[list[Verdict],
 
 def run_stage(ctx) -> dict[str, Any]:
     """Verify every trace whose verdict is missing or outdated against its problem's reference answer."""
-    from distillate.curate.executor import map_batches
+    from distillate.curate.executor import default_workers, map_batches
     from distillate.curate.shards import ShardedRun
 
     cfg = VerifyConfig.from_ctx(ctx)
@@ -168,13 +168,16 @@ def run_stage(ctx) -> dict[str, Any]:
             fetched.append(rows)
             yield rows
 
-    # local: verify_batch runs its own bounded process pool, so map_batches runs inline (workers=1);
-    # ray: each task verifies one batch with a pool on its node.
+    # Answer extraction (scans of 20 KB thoughts) costs more than the math-verify checks, so batches run
+    # in parallel: locally one process per core, each checking with one hard-limit worker (forked after
+    # _load_cache, so each starts with the cache); on Ray one task per batch with a pool on its node. A
+    # single batch runs here, with a pool of every core.
+    procs = 1 if engine != "local" or len(todo) <= cfg.batch_size else (cfg.workers or default_workers())
     with progress(disable=not ctx.show_progress) as bar:
         task = bar.add_task("verify", total=len(todo), info="")
-        for verdicts, new_cache in map_batches(_verify_chunk, texts(), cfg, engine=engine,
-                                               ray_address=ctx.opt("ray_address"),
-                                               workers=1 if engine == "local" else None):
+        for verdicts, new_cache in map_batches(_verify_chunk, texts(), replace(cfg, workers=1) if procs > 1 else cfg,
+                                               engine=engine, ray_address=ctx.opt("ray_address"),
+                                               workers=procs if engine == "local" else None):
             rows = fetched.popleft()
             counters["cache_saved"] += _save_cache(cat, new_cache)  # per batch: survives a kill
             out = []
