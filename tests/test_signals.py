@@ -114,6 +114,14 @@ def test_rerun_changes_nothing(stats_ws, tmp_path, qwen_tokenizer_path):
     with ws.job("curate") as (cat, job_id):
         again = run_stage(StageContext(ws, cat, job_id, {"tokenizer": str(qwen_tokenizer_path)}, False))
     assert again["traces"] == 0 and again["problems"] == 0
+    # another marker list makes every row outdated: recomputed, and the old markers replaced, not kept
+    cfg = SignalConfig(markers={"hmm": [r"hmm+"], "pause": [r"hold on"]}, tokenizer=str(qwen_tokenizer_path))
+    with ws.job("curate") as (cat, job_id):
+        redo = run_stage(StageContext(ws, cat, job_id, {}, False), cfg)
+    assert redo["traces"] == again["traces"] + len(_rows(ws, "SELECT trace_id FROM trace_signals"))
+    kinds = _rows(ws, "SELECT kind, count(*) AS n FROM trace_markers GROUP BY kind")
+    assert {k["kind"] for k in kinds} <= {"hmm", "pause"} and kinds
+    assert sum(k["n"] for k in kinds) == _rows(ws, "SELECT sum(n_markers) AS n FROM trace_signals")[0]["n"]
 
 
 def test_report_json_and_html(stats_ws, tmp_path):

@@ -16,9 +16,11 @@ VERSION = 1
 
 
 
-def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str]) -> tuple[list[dict], list[tuple]]:
-    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason). Runs in a worker
-    process (curate/executor.py). A trace that fails gets a row with `error` set, never an exception."""
+def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str]):
+    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason) as Arrow tables
+    (trace_signals rows, trace_markers rows), built here so the stage's process only writes them. Runs in
+    a worker process (curate/executor.py). A trace that fails gets a row with `error` set, never an
+    exception."""
     cfg, spec, config_hash = job
     marker_re, kinds = compile_markers(cfg.markers)
     texts = [t or "" for r in rows for t in (r[1], r[2])]
@@ -47,7 +49,7 @@ def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str
         except Exception as e:  # noqa: BLE001 - recorded per trace
             row["error"] = f"{type(e).__name__}: {e}"[:500]
         out.append(row)
-    return out, markers
+    return _arrow_signals(out), _arrow_markers(markers)
 
 
 def _arrow_signals(rows: list[dict]):
@@ -71,16 +73,26 @@ def _arrow_signals(rows: list[dict]):
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _write_traces(cat, rows: list[dict], markers: list[tuple]) -> None:
+def _arrow_markers(markers: list[tuple]):
     import pyarrow as pa
 
-    mk = pa.table({"trace_id": [m[0] for m in markers], "kind": [m[1] for m in markers],
-                   "part": [m[2] for m in markers], "pos": pa.array([m[3] for m in markers], pa.int32()),
-                   "len": pa.array([m[4] for m in markers], pa.int32())})
-    cat.con.register("new_signals", _arrow_signals(rows))
-    cat.con.register("new_markers", mk)
+    cols = list(zip(*markers)) if markers else [(), (), (), (), ()]
+    return pa.table({"trace_id": pa.array(cols[0], pa.string()), "kind": pa.array(cols[1], pa.string()),
+                     "part": pa.array(cols[2], pa.string()), "pos": pa.array(cols[3], pa.int32()),
+                     "len": pa.array(cols[4], pa.int32())})
+
+
+def _write_traces(cat, signals, markers) -> None:
+    """One transaction: a kill never leaves a trace's signals without its markers."""
+    cat.con.register("new_signals", signals)
+    cat.con.register("new_markers", markers)
+    cat.con.execute("BEGIN")
     try:
         cat.run("signals_write_traces")
+        cat.con.execute("COMMIT")
+    except BaseException:
+        cat.con.execute("ROLLBACK")
+        raise
     finally:
         cat.con.unregister("new_signals")
         cat.con.unregister("new_markers")
@@ -124,6 +136,8 @@ def config_from_ctx(ctx) -> SignalConfig:
 
 def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     """Compute trace and problem signals for every row that is missing or outdated."""
+    import pyarrow.compute as pc
+
     from distillate.curate.executor import map_batches
     from distillate.curate.shards import ShardedRun
 
@@ -139,6 +153,7 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
                      "language_mixed": 0, "errors": 0})
     if not todo:
         return counters
+    cat.run("signals_clear_markers", {"ids": list(todo)})
     # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
     shards = ShardedRun(ctx, "stats", f"{VERSION}:{spec.name}:{config_hash}")
     batches = shards.batches(todo, cfg.batch_size)
@@ -150,17 +165,15 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
 
     with progress(disable=not ctx.show_progress) as bar:
         task = bar.add_task("signals", total=len(todo), info="")
-        for rows, markers in map_batches(compute_batch, texts(), (cfg, spec, config_hash),
-                                         engine=ctx.opt("engine", "local"), workers=workers,
-                                         ray_address=ctx.opt("ray_address")):
-            _write_traces(cat, rows, markers)
+        for signals, markers in map_batches(compute_batch, texts(), (cfg, spec, config_hash),
+                                            engine=ctx.opt("engine", "local"), workers=workers,
+                                            ray_address=ctx.opt("ray_address")):
+            _write_traces(cat, signals, markers)
             shards.written()
-            for r in rows:
-                counters["truncated"] += bool(r.get("truncated"))
-                counters["looping"] += bool(r.get("looping"))
-                counters["language_mixed"] += bool(r.get("language_mixed"))
-                counters["errors"] += r["error"] is not None
-            bar.update(task, advance=len(rows),
+            for k in ("truncated", "looping", "language_mixed"):
+                counters[k] += pc.sum(signals[k]).as_py() or 0
+            counters["errors"] += len(signals) - signals["error"].null_count
+            bar.update(task, advance=len(signals),
                        info=f"{counters['truncated']:,} truncated, {counters['looping']:,} looping")
     counters.update(shards.counters())
     if counters["errors"]:
