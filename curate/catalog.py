@@ -93,6 +93,9 @@ class Catalog:
                 ) from e
             raise
         if not read_only:
+            # checkpoint every 256 MB of WAL, not DuckDB's 16 MB: ingesting 20 KB traces in 2,000-row
+            # commits otherwise checkpoints after every commit (~15% of ingest time)
+            self.con.execute("SET checkpoint_threshold = '256MB'")
             self.migrate()
 
     # -- schema --------------------------------------------------------------------------------
