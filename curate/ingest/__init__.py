@@ -183,22 +183,23 @@ class _IdPipeline:
     fills a chunk) while the next chunk is read, and hands each chunk to the batch in input order."""
 
     def __init__(self, batch: _Batch):
+        from ..executor import default_workers
+
         self.batch, self.staged, self.pending, self.pool = batch, [], [], None
+        self.workers = default_workers()
 
     def add(self, stats: FileStats, row: Row, rec: Record, sid: str) -> None:
         self.staged.append((stats, row, rec, sid))
         if len(self.staged) >= BATCH:
             self._submit()
-            while len(self.pending) > self.pool._max_workers:
+            while len(self.pending) > self.workers:
                 self._finish_one()
 
     def _submit(self) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..executor import default_workers
-
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=default_workers())
+            self.pool = ProcessPoolExecutor(max_workers=self.workers)
         texts = [(r.problem, r.thought, r.solution, r.is_trace) for _, _, r, _ in self.staged]
         self.pending.append((self.pool.submit(record_ids, texts), self.staged))
         self.staged = []
