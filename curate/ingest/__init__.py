@@ -83,9 +83,10 @@ class _Batch:
     def __len__(self):
         return len(self.pending) + len(self.quarantine)
 
-    def add(self, stats: FileStats, row: Row, rec: Record, sid: str, ids: tuple[str, str | None] | None = None):
+    def add(self, stats: FileStats, row: Row, rec: Record, sid: str, ids: tuple[str, str | None]):
+        """One record with its (problem_id, trace_id) from `record_ids`."""
         self.seq += 1
-        pid = ids[0] if ids else problem_id(rec.problem)
+        pid, tid = ids
         if pid not in self.problems:
             self.problems[pid] = {"problem_id": pid, "problem": rec.problem, "answer": rec.answer,
                                   "reference_solution": rec.reference_solution, "first_source": self.source,
@@ -95,7 +96,6 @@ class _Batch:
         if not rec.is_trace:
             self.pending.append((stats, pid, False))
             return
-        tid = ids[1] if ids else trace_id(pid, rec.thought, rec.solution)
         if tid not in self.traces:
             self.traces[tid] = {
                 "trace_id": tid, "problem_id": pid, "thought": rec.thought, "solution": rec.solution,
@@ -178,6 +178,16 @@ def record_ids(texts: list[tuple[str, str | None, str | None, bool]]) -> list[tu
     return out
 
 
+def _id_texts(items: list[tuple]) -> list[tuple[str, str | None, str | None, bool]]:
+    return [(r.problem, r.thought, r.solution, r.is_trace) for _, _, r, _ in items]
+
+
+def _add_all(batch: _Batch, items: list[tuple], ids: list[tuple[str, str | None]], before_commit=None) -> None:
+    for (stats, row, rec, sid), i in zip(items, ids):
+        batch.add(stats, row, rec, sid, i)
+    batch.flush(before_commit=before_commit)
+
+
 class _IdPipeline:
     """Stages records in chunks of BATCH, computes their ids in a process pool (started only when an input
     fills a chunk) while the next chunk is read, and hands each chunk to the batch in input order."""
@@ -200,24 +210,20 @@ class _IdPipeline:
 
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.workers)
-        texts = [(r.problem, r.thought, r.solution, r.is_trace) for _, _, r, _ in self.staged]
-        self.pending.append((self.pool.submit(record_ids, texts), self.staged))
+        self.pending.append((self.pool.submit(record_ids, _id_texts(self.staged)), self.staged))
         self.staged = []
 
     def _finish_one(self) -> None:
         fut, items = self.pending.pop(0)
-        for (stats, row, rec, sid), ids in zip(items, fut.result()):
-            self.batch.add(stats, row, rec, sid, ids)
-        self.batch.flush()
+        _add_all(self.batch, items, fut.result())
 
     def drain(self) -> None:
-        """Everything staged so far goes into the batch and is flushed (end of a file)."""
+        """Everything staged so far goes into the batch and is flushed (end of a file): the last, partial
+        chunk in this process."""
         while self.pending:
             self._finish_one()
-        for stats, row, rec, sid in self.staged:
-            self.batch.add(stats, row, rec, sid)
+        _add_all(self.batch, self.staged, record_ids(_id_texts(self.staged)))
         self.staged = []
-        self.batch.flush()
 
     def close(self) -> None:
         if self.pool is not None:
@@ -240,10 +246,9 @@ def add_records(cat: Catalog, job_id: str, source: str, items: list[tuple[Row, R
     `items` are (Row giving file/line provenance, Record, source_id). Everything, plus whatever
     `before_commit()` writes, is committed in one transaction. Returns {'new': n, 'present': n}."""
     stats = FileStats(source)
-    batch = _Batch(cat, source, job_id, cat.scalar("max_seq") or 0)
-    for row, rec, sid in items:
-        batch.add(stats, row, rec, sid)
-    batch.flush(before_commit=before_commit)
+    staged = [(stats, row, rec, sid) for row, rec, sid in items]
+    _add_all(_Batch(cat, source, job_id, cat.scalar("max_seq") or 0), staged, record_ids(_id_texts(staged)),
+             before_commit)
     return {"new": stats.records_new, "present": stats.records_present}
 
 
