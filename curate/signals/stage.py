@@ -9,10 +9,11 @@ import orjson
 
 from distillate.log import log, progress
 
-from .text import SignalConfig, compile_markers, problem_signals, trace_signals
+from . import kernels
+from .text import SignalConfig, compile_markers, compiled_signals, problem_signals, trace_signals
 from .tokenize import TokenizerSpec, count_tokens, resolve_tokenizer
 
-VERSION = 1
+VERSION = 2  # 2: compression_ratio from ISA-L deflate; words lowercased per code point
 
 
 
@@ -24,8 +25,9 @@ def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str
     cfg, spec, config_hash = job
     marker_re, kinds = compile_markers(cfg.markers)
     texts = [t or "" for r in rows for t in (r[1], r[2])]
+    encoded = kernels.encode(texts)
     try:
-        counts = count_tokens(texts, spec)
+        counts = count_tokens(texts, spec, encoded)
     except Exception:  # noqa: BLE001 - isolate the offending text(s) one by one
         counts = []
         for t in texts:
@@ -33,6 +35,7 @@ def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str
                 counts.append(count_tokens([t], spec)[0])
             except Exception:  # noqa: BLE001
                 counts.append(None)
+    compiled = compiled_signals(list(zip(texts[0::2], texts[1::2])), cfg.ngram, encoded)
     out, markers = [], []
     for i, (tid, thought, solution, closed, finish) in enumerate(rows):
         th_n, so_n = counts[2 * i], counts[2 * i + 1]
@@ -42,7 +45,8 @@ def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str
         try:
             if row["n_tokens"] is None:
                 raise ValueError("the tokenizer failed on this text")
-            sig, mk = trace_signals(thought, solution, closed, finish, cfg, marker_re, kinds, row["n_tokens"])
+            sig, mk = trace_signals(thought, solution, closed, finish, cfg, marker_re, kinds, row["n_tokens"],
+                                    compiled[i])
             sig["marker_counts"] = [{"key": k, "value": v} for k, v in sig["marker_counts"].items()]
             row.update(sig)
             markers.extend((tid, *m) for m in mk)

@@ -1,15 +1,16 @@
 """Pure per-trace and per-problem signal functions (no catalog, no tokenizer): the stage, tests and the
-review app call the same code. Everything here is `re`/`regex` + numpy + zlib so a worker process stays light."""
+review app call the same code. Everything here is `re`/`regex` (with the RE2 prefilter of textcase), numpy,
+ISA-L deflate and the numba kernels of kernels.py, so a worker process stays light."""
 
 from __future__ import annotations
 
 import re
-import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from isal import isal_zlib
 
 from distillate import textcase
 
@@ -104,6 +105,7 @@ def compile_markers(markers: dict[str, list[str]]) -> tuple[re.Pattern, list[str
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _FINAL_PHRASE = re.compile(r"final answer|the answer is|answer\s*[:=]|\*\*answer", re.IGNORECASE)
+# the definitions kernels.text_stats implements in one pass (tests compare the two)
 _STEP = re.compile(r"^\s*(?:\*\*|#+\s*)?(?:step\s*\d+|\d+[.)]\s)", re.IGNORECASE | re.MULTILINE)
 _PARA = re.compile(r"\n\s*\n")
 _TAGS = ("<think>", "</think>", "<|begin_of_thought|>", "<|end_of_thought|>",
@@ -137,75 +139,50 @@ def _norm_answer(a: str) -> str:
     return a.removeprefix("$").removesuffix("$")
 
 
-def word_hashes(text: str) -> np.ndarray:
-    words = text.lower().split()
-    return np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+def compiled_signals(pairs: list[tuple[str, str]], ngram: int, encoded=None) -> np.ndarray:
+    """The signals the numba kernels compute, for each (thought, solution) pair; `encoded` is
+    kernels.encode of the texts thought0, solution0, thought1, ... when the caller has it. One row per pair:
 
+    0-3  over the pair's whitespace-separated words (lowercased per code point), read as one text: words,
+         share of word n-grams already seen earlier, that share over the last quarter of the n-grams,
+         longest run of words whose n-grams all occurred earlier + n - 1;
+    4-7  summed over the two texts: matches of _STEP, non-blank pieces of _PARA.split, letters
+         (`[^\W\d_]`), letters of scripts other than _LATIN_GREEK."""
+    from . import kernels
 
-def repetition(hashes: np.ndarray, n: int) -> tuple[float, float, int]:
-    """(share of n-grams seen earlier, the same share over the last quarter, longest run of words whose
-    n-grams all occurred earlier + n - 1). Polynomial n-gram hashes over word hashes, vectorized."""
-    m = len(hashes) - n + 1
-    if m <= 1:
-        return 0.0, 0.0, 0
-    h = np.zeros(m, dtype=np.uint64)
-    a = hashes.view(np.uint64)
-    with np.errstate(over="ignore"):
-        for i in range(n):
-            h = h * np.uint64(1_000_003) + a[i:i + m]
-    _, first = np.unique(h, return_index=True)
-    repeated = np.ones(m, dtype=bool)
-    repeated[first] = False
-    tail = repeated[-max(1, m // 4):]
-    # longest run of True
-    longest = 0
-    if repeated.any():
-        d = np.diff(np.concatenate(([0], repeated.view(np.int8), [0])))
-        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-        longest = int((ends - starts).max()) + n - 1
-    return float(repeated.mean()), float(tail.mean()), longest
-
-
-@lru_cache(maxsize=4096)
-def _letter_kind(cp: int) -> int:
-    """0: not a letter, 1: a Latin/Greek letter, 2: a letter of another script (same classes as the regexes)."""
-    ch = chr(cp)
-    return 0 if not _LETTER.match(ch) else 1 if _LATIN_GREEK.match(ch) else 2
-
-
-def foreign_share(text: str) -> float:
-    """Letters of scripts other than Latin and Greek over all letters (ASCII text: 0 without a scan). The
-    code points are counted with numpy and each distinct non-ASCII one is classified once."""
-    if text.isascii():
-        return 0.0
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    ascii_letters = int(np.count_nonzero((cps | 32) - 97 < 26))
-    wide, counts = np.unique(cps[cps > 127], return_counts=True)
-    kinds = np.fromiter((_letter_kind(int(c)) for c in wide), dtype=np.int8, count=len(wide))
-    letters = ascii_letters + int(counts[kinds > 0].sum())
-    return round(int(counts[kinds == 2].sum()) / letters, 4) if letters else 0.0
+    enc = encoded or kernels.encode([t for pair in pairs for t in pair])
+    out = np.zeros((len(pairs), 8), np.float64)
+    kernels.word_repetition(enc.cp, enc.offs, *kernels.word_tables(), ngram, out[:, :4])
+    per_text = np.zeros((len(enc.offs) - 1, 4), np.int64)
+    kernels.text_stats(enc.cp, enc.offs, kernels.text_tables(), per_text)
+    out[:, 4:] = per_text[0::2] + per_text[1::2]
+    return out
 
 
 # ---- per trace ---------------------------------------------------------------------------------------
 
 def trace_signals(thought: str | None, solution: str | None, thought_closed: bool | None,
                   finish_reason: str | None, cfg: SignalConfig, marker_re: re.Pattern, kinds: list[str],
-                  n_tokens: int) -> tuple[dict[str, Any], list[tuple[str, str, int, int]]]:
-    """Every text signal of one trace (token counts come from the caller). Returns (row, markers) where
-    markers are (kind, part, pos, len)."""
+                  n_tokens: int, compiled: np.ndarray | None = None
+                  ) -> tuple[dict[str, Any], list[tuple[str, str, int, int]]]:
+    """Every text signal of one trace (token counts come from the caller; `compiled`, its row of
+    compiled_signals, too when the caller computed a batch). Returns (row, markers) where markers are
+    (kind, part, pos, len)."""
     th, so = thought or "", solution or ""
     full = f"{th}\n\n{so}" if th and so else (th or so)
     row: dict[str, Any] = {
         "n_chars": len(th) + len(so),
         "n_lines": (th.count("\n") + 1 if th else 0) + (so.count("\n") + 1 if so else 0),
-        "n_paragraphs": sum(len([p for p in _PARA.split(x) if p.strip()]) for x in (th, so) if x),
-        "n_steps": len(_STEP.findall(th)) + len(_STEP.findall(so)),
     }
+    if compiled is None:
+        compiled = compiled_signals([(th, so)], cfg.ngram)[0]
+    words, share, tail_share, longest, steps, paragraphs, letters, other = compiled.tolist()
+    row["n_paragraphs"], row["n_steps"] = int(paragraphs), int(steps)
     # markers
     markers: list[tuple[str, str, int, int]] = []
     counts: dict[str, int] = {}
     for part, text in (("thought", th), ("solution", so)):
-        for m in textcase.finditer(marker_re, text):   # on the lowercased text when that is exact
+        for m in textcase.finditer(marker_re, text):   # RE2-prefiltered when the pattern allows
             k = kinds[int(m.lastgroup[1:])]
             counts[k] = counts.get(k, 0) + 1
             markers.append((k, part, m.start(), m.end() - m.start()))
@@ -232,29 +209,27 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
         reasons.append("thought_unclosed")
     if row["finish_length"]:
         reasons.append("finish_length")
-    if not full.strip():
+    has_th, has_so = bool(th) and not th.isspace(), bool(so) and not so.isspace()
+    if not (has_th or has_so):
         reasons.append("empty")
     elif row["no_final_answer"] and row["ends_mid_sentence"]:
         reasons.append("mid_sentence_no_answer")
     row["truncation_reasons"] = reasons
     row["truncated"] = bool(reasons)
     # loops
-    hashes = word_hashes(full)
-    share, tail_share, longest = repetition(hashes, cfg.ngram)
     raw = full.encode("utf-8", "surrogatepass")
     row["rep_ngram_share"] = round(share, 4)
     row["tail_rep_ngram_share"] = round(tail_share, 4)
-    row["longest_repeat_words"] = longest
-    row["compression_ratio"] = round(len(zlib.compress(raw, 1)) / len(raw), 4) if raw else None
-    row["looping"] = len(hashes) >= cfg.loop_min_words and (share >= cfg.loop_share
-                                                             or tail_share >= cfg.loop_tail_share)
+    row["longest_repeat_words"] = int(longest)
+    # deflate at ISA-L's level 1: 4x faster than zlib's level 1, sizes within ~3% of it
+    row["compression_ratio"] = round(len(isal_zlib.compress(raw, 1)) / len(raw), 4) if raw else None
+    row["looping"] = words >= cfg.loop_min_words and (share >= cfg.loop_share or tail_share >= cfg.loop_tail_share)
     # language mixing: letters of other scripts over all letters
-    row["foreign_script_share"] = foreign_share(full)
+    row["foreign_script_share"] = round(other / letters, 4) if letters else 0.0
     row["language_mixed"] = row["foreign_script_share"] >= cfg.foreign_share
     # format
-    row["has_thought"] = bool(th.strip())
-    row["has_solution"] = bool(so.strip())
-    row["tags_well_formed"] = thought_closed is not False and not any(t in full for t in _TAGS)
+    row["has_thought"], row["has_solution"] = has_th, has_so
+    row["tags_well_formed"] = thought_closed is not False and not any(t in th or t in so for t in _TAGS)
     row["format_ok"] = row["has_thought"] and row["has_solution"] and row["tags_well_formed"]
     return row, markers
 
