@@ -130,6 +130,11 @@ class Catalog:
         return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
 
     # -- queries -------------------------------------------------------------------------------
+    def arrow(self, name: str, params: dict[str, Any] | None = None):
+        """The rows of the named single-SELECT file as an Arrow table (the relation API: no copy of the rows
+        through the DB-API cursor)."""
+        return self.con.sql(sql_text(name), params=params or {}).to_arrow_table()
+
     def sql(self, name: str, params: dict[str, Any] | list | None = None) -> duckdb.DuckDBPyConnection:
         """Execute the named SQL file with parameters (never string-formatted values).
 

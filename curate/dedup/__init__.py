@@ -165,10 +165,7 @@ class Loaded:
 
 
 def load_signatures(cat, kind: str, key: str, permutations: int) -> Loaded:
-    from distillate.curate.catalog import sql_text
-
-    t = cat.con.sql(sql_text("dedup_load_signatures"),
-                    params={"item_kind": kind, "config_key": key}).to_arrow_table()
+    t = cat.arrow("dedup_load_signatures", {"item_kind": kind, "config_key": key})
     n = t.num_rows
     sig = (np.frombuffer(b"".join(t.column("signature").to_pylist()), dtype="<u4").reshape(n, permutations)
            if n else np.zeros((0, permutations), np.uint32))

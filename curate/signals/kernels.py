@@ -40,15 +40,18 @@ class Encoded:
     cp: np.ndarray      # uint32; a lone surrogate is its own code point
     offs: np.ndarray    # int64, len(texts) + 1
 
-    def has_surrogates(self) -> bool:
-        return bool(np.any((self.cp >= 0xD800) & (self.cp < 0xE000)))
+    surrogates: bool    # whether a text holds a lone surrogate
 
 
 def encode(texts: list[str]) -> Encoded:
     joined = "".join(texts)
     offs = np.zeros(len(texts) + 1, np.int64)
     np.cumsum([len(t) for t in texts], out=offs[1:])
-    return Encoded(texts, joined, np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32), offs)
+    try:
+        return Encoded(texts, joined, np.frombuffer(joined.encode("utf-32-le"), np.uint32), offs, False)
+    except UnicodeEncodeError:
+        return Encoded(texts, joined, np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32), offs,
+                       True)
 
 
 def _all_chars() -> tuple[np.ndarray, str]:
@@ -310,11 +313,21 @@ def text_stats(cp, offs, tab, out):
         a, b = offs[t], offs[t + 1]
         steps, paras, newlines, letters, other = 0, 0, 0, 0, 0
         seen = False
+        free = a                                                # steps: where the next match may start
+        if b > a:
+            e = _step_at(cp, a, b, tab)                         # ^ of MULTILINE: the start and after \n
+            if e > 0:
+                steps, free = 1, e
         for p in range(a, b):
-            f = tab[cp[p]]
+            c = cp[p]
+            f = tab[c]
             if f & SPACE_F:
-                if cp[p] == 10:
+                if c == 10:
                     newlines += 1
+                    if p + 1 >= free and p + 1 < b:
+                        e = _step_at(cp, p + 1, b, tab)
+                        if e > 0:
+                            steps, free = steps + 1, e
             else:
                 if not seen or newlines >= 2:
                     paras += 1
@@ -323,16 +336,4 @@ def text_stats(cp, offs, tab, out):
                     letters += 1
                     if not f & LATIN_GREEK_F:
                         other += 1
-        j = a                                                   # ^ of MULTILINE: the start or after \n
-        while j < b:
-            e = _step_at(cp, j, b, tab)
-            if e > 0:
-                steps += 1
-                j = e
-                if cp[j - 1] == 10:
-                    continue
-            else:
-                j += 1
-            while j < b and cp[j - 1] != 10:
-                j += 1
         out[t, 0], out[t, 1], out[t, 2], out[t, 3] = steps, paras, letters, other

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from typing import Any
 
@@ -17,12 +18,26 @@ VERSION = 2  # 2: compression_ratio from ISA-L deflate; words lowercased per cod
 
 
 
-def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str]):
-    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason) as Arrow tables
-    (trace_signals rows, trace_markers rows), built here so the stage's process only writes them. Runs in
-    a worker process (curate/executor.py). A trace that fails gets a row with `error` set, never an
+def compute_batch(batch, job: tuple[SignalConfig, TokenizerSpec, str]):
+    # a batch allocates millions of small objects (marker tuples, match objects) and no cycles: the cyclic
+    # garbage collector would scan them over and over (a fifth of the stage's time)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compute_batch(batch, job)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compute_batch(batch, job: tuple[SignalConfig, TokenizerSpec, str]):
+    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason) rows, a list or
+    an Arrow table (what the stage sends: its process then never builds the Python strings), as Arrow
+    tables (trace_signals rows, trace_markers rows), built here so the stage's process only writes them.
+    Runs in a worker process (curate/executor.py). A trace that fails gets a row with `error` set, never an
     exception."""
     cfg, spec, config_hash = job
+    rows = batch if isinstance(batch, list) else list(zip(*(c.to_pylist() for c in batch.columns)))
     marker_re, kinds = compile_markers(cfg.markers)
     texts = [t or "" for r in rows for t in (r[1], r[2])]
     encoded = kernels.encode(texts)
@@ -49,11 +64,12 @@ def compute_batch(rows: list[tuple], job: tuple[SignalConfig, TokenizerSpec, str
                                     compiled[i])
             sig["marker_counts"] = [{"key": k, "value": v} for k, v in sig["marker_counts"].items()]
             row.update(sig)
-            markers.extend((tid, *m) for m in mk)
+            markers.append(mk)
         except Exception as e:  # noqa: BLE001 - recorded per trace
             row["error"] = f"{type(e).__name__}: {e}"[:500]
+            markers.append([])
         out.append(row)
-    return _arrow_signals(out), _arrow_markers(markers)
+    return _arrow_signals(out), _arrow_markers([r[0] for r in rows], markers)
 
 
 def _arrow_signals(rows: list[dict]):
@@ -77,13 +93,19 @@ def _arrow_signals(rows: list[dict]):
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _arrow_markers(markers: list[tuple]):
+def _arrow_markers(ids: list[str], markers: list[list[tuple]]):
+    """trace_markers rows of each trace's (kind, part, pos, len) list; ids and kinds dictionary-encoded (a
+    batch holds ~80 markers per trace)."""
+    import numpy as np
     import pyarrow as pa
 
-    cols = list(zip(*markers)) if markers else [(), (), (), (), ()]
-    return pa.table({"trace_id": pa.array(cols[0], pa.string()), "kind": pa.array(cols[1], pa.string()),
-                     "part": pa.array(cols[2], pa.string()), "pos": pa.array(cols[3], pa.int32()),
-                     "len": pa.array(cols[4], pa.int32())})
+    flat = [m for mk in markers for m in mk]
+    cols = list(zip(*flat)) if flat else [(), (), (), ()]
+    owner = np.repeat(np.arange(len(ids), dtype=np.int32), [len(mk) for mk in markers])
+    text = pa.dictionary(pa.int32(), pa.string())
+    return pa.table({"trace_id": pa.DictionaryArray.from_arrays(pa.array(owner, pa.int32()), pa.array(ids, pa.string())),
+                     "kind": pa.array(cols[0], text), "part": pa.array(cols[1], text),
+                     "pos": pa.array(cols[2], pa.int32()), "len": pa.array(cols[3], pa.int32())})
 
 
 def _write_traces(cat, signals, markers) -> None:
@@ -102,31 +124,44 @@ def _write_traces(cat, signals, markers) -> None:
         cat.con.unregister("new_markers")
 
 
-def compute_problems(cat, cfg: SignalConfig, config_hash: str) -> dict[str, int]:
-    """Problem signals for every problem whose row is missing or outdated."""
+def _problem_batch(rows: list[tuple], job: tuple[SignalConfig, str]):
+    """problem_signals rows of a batch of (problem_id, problem, answer) as an Arrow table (a worker's part)."""
     import re
 
     import pyarrow as pa
 
-    todo = cat.sql("signals_problems_todo", {"version": VERSION, "config_hash": config_hash}).fetchall()
+    cfg, config_hash = job
     compiled = {k: re.compile(v, re.IGNORECASE) for k, v in cfg.problem_patterns.items()}
-    rows = []
-    for pid, problem, answer in todo:
+    out = []
+    for pid, problem, answer in rows:
         s = problem_signals(problem, answer, cfg, compiled)
         s["evidence"] = orjson.dumps(s["evidence"]).decode()
-        rows.append({"problem_id": pid, "signal_version": VERSION, "config_hash": config_hash, **s})
-    if rows:
-        tbl = pa.Table.from_pylist(rows, schema=pa.schema([
-            ("problem_id", pa.string()), ("signal_version", pa.int32()), ("config_hash", pa.string()),
-            ("is_image", pa.bool_()), ("is_proof", pa.bool_()), ("is_multiple_choice", pa.bool_()),
-            ("is_multi_part", pa.bool_()), ("no_reference", pa.bool_()), ("unsuitable", pa.bool_()),
-            ("unsuitable_reasons", pa.list_(pa.string())), ("evidence", pa.string())]))
+        out.append({"problem_id": pid, "signal_version": VERSION, "config_hash": config_hash, **s})
+    return pa.Table.from_pylist(out, schema=pa.schema([
+        ("problem_id", pa.string()), ("signal_version", pa.int32()), ("config_hash", pa.string()),
+        ("is_image", pa.bool_()), ("is_proof", pa.bool_()), ("is_multiple_choice", pa.bool_()),
+        ("is_multi_part", pa.bool_()), ("no_reference", pa.bool_()), ("unsuitable", pa.bool_()),
+        ("unsuitable_reasons", pa.list_(pa.string())), ("evidence", pa.string())]))
+
+
+def compute_problems(cat, cfg: SignalConfig, config_hash: str, engine: str = "local",
+                     ray_address: str | None = None) -> dict[str, int]:
+    """Problem signals for every problem whose row is missing or outdated, in batches over the workers."""
+    from distillate.curate.executor import map_batches
+
+    todo = cat.sql("signals_problems_todo", {"version": VERSION, "config_hash": config_hash}).fetchall()
+    counts = {"problems": len(todo), "unsuitable_problems": 0}
+    size = 2000
+    batches = (todo[i:i + size] for i in range(0, len(todo), size))
+    for tbl in map_batches(_problem_batch, batches, (cfg, config_hash), engine=engine, ray_address=ray_address,
+                           workers=cfg.workers or (1 if len(todo) <= size else None)):
         cat.con.register("new_problem_signals", tbl)
         try:
             cat.run("signals_write_problems")
         finally:
             cat.con.unregister("new_problem_signals")
-    return {"problems": len(rows), "unsuitable_problems": sum(r["unsuitable"] for r in rows)}
+        counts["unsuitable_problems"] += tbl["unsuitable"].to_pylist().count(True)
+    return counts
 
 
 def config_from_ctx(ctx) -> SignalConfig:
@@ -148,7 +183,8 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     cfg = cfg or config_from_ctx(ctx)
     cat = ctx.cat
     config_hash = cfg.hash()
-    counters: dict[str, Any] = compute_problems(cat, cfg, config_hash)
+    counters: dict[str, Any] = compute_problems(cat, cfg, config_hash, ctx.opt("engine", "local"),
+                                                ctx.opt("ray_address"))
 
     spec = resolve_tokenizer(cfg.tokenizer, ctx.ws.path("signals"))
     todo = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
@@ -165,7 +201,7 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
 
     def texts():
         for b in batches:
-            yield cat.sql("signals_trace_texts", b).fetchall()
+            yield cat.arrow("signals_trace_texts", b)
 
     with progress(disable=not ctx.show_progress) as bar:
         task = bar.add_task("signals", total=len(todo), info="")

@@ -110,6 +110,7 @@ _STEP = re.compile(r"^\s*(?:\*\*|#+\s*)?(?:step\s*\d+|\d+[.)]\s)", re.IGNORECASE
 _PARA = re.compile(r"\n\s*\n")
 _TAGS = ("<think>", "</think>", "<|begin_of_thought|>", "<|end_of_thought|>",
          "<|begin_of_solution|>", "<|end_of_solution|>")
+_TAG = re.compile("|".join(map(re.escape, _TAGS)))
 # letters of Latin/Greek scripts (math uses Greek); anything else alphabetic counts as another script
 _LATIN_GREEK = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF\u0370-\u03FF\u1F00-\u1FFF]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -229,7 +230,7 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     row["language_mixed"] = row["foreign_script_share"] >= cfg.foreign_share
     # format
     row["has_thought"], row["has_solution"] = has_th, has_so
-    row["tags_well_formed"] = thought_closed is not False and not any(t in th or t in so for t in _TAGS)
+    row["tags_well_formed"] = thought_closed is not False and not (_TAG.search(th) or _TAG.search(so))
     row["format_ok"] = row["has_thought"] and row["has_solution"] and row["tags_well_formed"]
     return row, markers
 

@@ -189,11 +189,24 @@ def _tiktoken_encoding(json_path: str):
         return None
 
 
-def _nfc(texts: list[str]) -> list[str]:
+def _nfc(texts: list[str], check=None) -> list[str]:
+    """NFC of each text (the text itself when it is NFC already); `check[i]` False skips text i."""
     import unicodedata
 
-    return [t if t.isascii() or unicodedata.is_normalized("NFC", t) else unicodedata.normalize("NFC", t)
-            for t in texts]
+    return [t if t.isascii() or (check is not None and not check[i]) or unicodedata.is_normalized("NFC", t)
+            else unicodedata.normalize("NFC", t) for i, t in enumerate(texts)]
+
+
+def _max_code_points(encoded):
+    """The largest code point of each text of a kernels.Encoded batch (0 for an empty text)."""
+    import numpy as np
+
+    lengths = np.diff(encoded.offs)
+    out = np.zeros(len(lengths), np.uint32)
+    full = lengths > 0
+    if full.any():
+        out[full] = np.maximum.reduceat(encoded.cp, encoded.offs[:-1][full])
+    return out
 
 
 def _tiktoken_counts(texts: list[str], converted: tuple) -> list[int]:
@@ -223,11 +236,15 @@ class _PieceCounter:
         """Counts of texts; `encoded` (kernels.encode(texts)) saves encoding them again."""
         from . import kernels
 
-        normal = _nfc(texts) if self.nfc else texts
+        normal = texts
+        if self.nfc:
+            # text below U+0300 is NFC already (no combining marks, nothing that composes)
+            wide = None if encoded is None else _max_code_points(encoded) >= 0x300
+            normal = _nfc(texts, wide)
         if encoded is None or any(a is not b for a, b in zip(normal, texts)):
             encoded = kernels.encode(normal)
         whole = {}  # index -> count, for the texts tiktoken counts whole
-        if encoded.has_surrogates() or (self.special is not None and self.special.search(encoded.joined)):
+        if encoded.surrogates or (self.special is not None and self.special.search(encoded.joined)):
             for i, t in enumerate(normal):
                 if (self.special is not None and self.special.search(t)) or not _utf32_ok(t):
                     whole[i] = len(self.enc.encode(t, allowed_special="all"))
