@@ -70,7 +70,7 @@ class SignalConfig:
     unsuitable_reasons: tuple[str, ...] = UNSUITABLE_REASONS
     # the reasons that make a problem `unsuitable` (the per-reason booleans are stored regardless)
     tokenizer: str = "Qwen/Qwen2.5-7B-Instruct"   # HF id or local path (see tokenize.py)
-    batch_size: int = 512                # traces per worker batch
+    batch_size: int = 2048               # traces per worker batch
     workers: int | None = None           # worker processes (default: every core; 1 = in process)
 
     def hash(self) -> str:
