@@ -124,6 +124,25 @@ def test_rerun_changes_nothing(stats_ws, tmp_path, qwen_tokenizer_path):
     assert sum(k["n"] for k in kinds) == _rows(ws, "SELECT sum(n_markers) AS n FROM trace_signals")[0]["n"]
 
 
+def test_pooled_batches_equal_in_process(stats_ws, tmp_path, qwen_tokenizer_path, real_ws):
+    """Two worker processes fed Arrow batches of 200 traces store the same signals and markers as the one
+    in-process batch of the module's run."""
+    from distillate.curate import Workspace
+    from distillate.curate.pipeline import StageContext
+    from distillate.curate.signals import run_stage
+
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(real_ws.root, ws.root, ignore=shutil.ignore_patterns("job.lock"))
+    cfg = SignalConfig(tokenizer=str(qwen_tokenizer_path), batch_size=200, workers=2)
+    with ws.job("curate") as (cat, job_id):
+        res = run_stage(StageContext(ws, cat, job_id, {}, False), cfg)
+    assert res["traces"] > 4 * cfg.batch_size and res["errors"] == 0
+    sql = ("SELECT * EXCLUDE (computed_at) FROM trace_signals ORDER BY trace_id",
+           "SELECT * FROM trace_markers ORDER BY trace_id, part, pos")
+    for q in sql:
+        assert _rows(ws, q) == _rows(stats_ws[0], q)
+
+
 def test_report_json_and_html(stats_ws, tmp_path):
     from typer.testing import CliRunner
 
