@@ -10,10 +10,10 @@ signal at 50-200 MiB/s:
   of piece -> token count; pieces not yet in the table are returned and counted once by the real BPE
   (tokenize.py). Equal to the tokenizer's own counts (tests/test_signals.py checks every real text).
 - `word_repetition`: the loop signals over whitespace-separated, lowercased words.
+- `text_stats`: step lines, paragraphs and letters by script, in one pass.
 
-Character classes come from tables built once per process from the `regex` module's Unicode properties
-(`\\p{L}`, `\\p{N}`, `\\s`) and Python's `str.isspace` / `str.lower`, so they agree with the regexes they
-replace."""
+Character classes come from tables built once per process by running the very regexes the kernels stand
+in for over every code point (and `str.lower`), so the two agree on every character."""
 
 from __future__ import annotations
 
@@ -36,22 +36,28 @@ class Encoded:
     """A batch of texts as the kernels read it: their code points end to end, text t at offs[t]:offs[t+1]."""
 
     texts: list[str]
-    joined: str
     cp: np.ndarray      # uint32; a lone surrogate is its own code point
     offs: np.ndarray    # int64, len(texts) + 1
-
     surrogates: bool    # whether a text holds a lone surrogate
 
 
 def encode(texts: list[str]) -> Encoded:
-    joined = "".join(texts)
+    """Text by text into one preallocated array (no joined copy of the batch: a batch of 2,048 traces is
+    ~50 MB of text, 4 bytes per character here)."""
     offs = np.zeros(len(texts) + 1, np.int64)
     np.cumsum([len(t) for t in texts], out=offs[1:])
-    try:
-        return Encoded(texts, joined, np.frombuffer(joined.encode("utf-32-le"), np.uint32), offs, False)
-    except UnicodeEncodeError:
-        return Encoded(texts, joined, np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32), offs,
-                       True)
+    cp = np.empty(int(offs[-1]), np.uint32)
+    surrogates = False
+    for t, a, b in zip(texts, offs[:-1].tolist(), offs[1:].tolist()):
+        if t.isascii():
+            cp[a:b] = np.frombuffer(t.encode("ascii"), np.uint8)
+            continue
+        try:
+            raw = t.encode("utf-32-le")
+        except UnicodeEncodeError:
+            raw, surrogates = t.encode("utf-32-le", "surrogatepass"), True
+        cp[a:b] = np.frombuffer(raw, np.uint32)
+    return Encoded(texts, cp, offs, surrogates)
 
 
 def _all_chars() -> tuple[np.ndarray, str]:
@@ -75,35 +81,35 @@ def piece_classes() -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def text_tables() -> np.ndarray:
-    """Code point -> bit flags: SPACE_F (`\s` of Python's re, = str.isspace), DIGIT_F (`\d`, = str.isdecimal),
-    LETTER_F (`[^\W\d_]`), LATIN_GREEK_F (text._LATIN_GREEK), S_F (what "s" matches under re.IGNORECASE:
-    s, S, long s)."""
+    """Code point -> bit flags: SPACE_F (`\\s` of Python's re, = str.isspace), DIGIT_F (`\\d`, =
+    str.isdecimal), LETTER_F (`[^\\W\\d_]`), LATIN_GREEK_F (text._LATIN_GREEK), S_F (what "s" matches
+    under re.IGNORECASE: s, S, long s)."""
     import re
 
     from .text import _LATIN_GREEK, _LETTER
 
     table = np.zeros(0x110000, np.uint8)
     cps, chars = _all_chars()
-    for flag, pat in ((SPACE_F, re.compile(r"\s+")), (DIGIT_F, re.compile(r"\d+")), (LETTER_F, re.compile(_LETTER.pattern + "+")),
-                      (LATIN_GREEK_F, re.compile(_LATIN_GREEK.pattern + "+")), (S_F, re.compile("s+", re.IGNORECASE))):
-        for m in pat.finditer(chars):
+    for flag, pat in ((SPACE_F, r"\s+"), (DIGIT_F, r"\d+"), (LETTER_F, _LETTER.pattern + "+"),
+                      (LATIN_GREEK_F, _LATIN_GREEK.pattern + "+")):
+        for m in re.finditer(pat, chars):
             table[cps[m.start():m.end()]] |= flag
+    for m in re.finditer("s+", chars, re.IGNORECASE):
+        table[cps[m.start():m.end()]] |= S_F
     return table
 
 
 @lru_cache(maxsize=1)
-def word_tables() -> tuple[np.ndarray, np.ndarray]:
-    """(is_space, lower): `str.isspace` and the one-character `str.lower` of every code point (a character
-    whose lowercase is longer, U+0130 only, stays itself)."""
-    cps, chars = _all_chars()
-    space = np.zeros(0x110000, np.bool_)
-    space[[ord(c) for c in chars if c.isspace()]] = True
+def lower_table() -> np.ndarray:
+    """The one-character `str.lower` of every code point (a character whose lowercase is longer, U+0130
+    only, stays itself)."""
+    _, chars = _all_chars()
     lower = np.arange(0x110000, dtype=np.uint32)
     for c in chars:
         lc = c.lower()
         if lc != c and len(lc) == 1:
             lower[ord(c)] = ord(lc)
-    return space, lower
+    return lower
 
 
 # ---- token counts ------------------------------------------------------------------------------------
@@ -209,7 +215,7 @@ def rehash(keys, vals, new_keys, new_vals):
 # ---- repetition --------------------------------------------------------------------------------------
 
 @nb.njit(cache=True, nogil=True)
-def word_repetition(cp, offs, space, lower, n, out):
+def word_repetition(cp, offs, tab, lower, n, out):
     """Per document d (texts 2d and 2d+1 of the batch read as one, e.g. a trace's thought and solution),
     over its lowercased whitespace-separated words: out[d] = (words, share of word n-grams seen earlier in
     the document, the same share over the last quarter of the n-grams, longest run of words whose n-grams
@@ -219,11 +225,12 @@ def word_repetition(cp, offs, space, lower, n, out):
         hashes = np.empty((b - a) // 2 + 2, np.uint64)
         m, in_word, h = 0, False, np.uint64(0)
         for p in range(a, b):
-            if in_word and (p == mid or space[cp[p]]):  # a word ends (the second text starts a new one)
+            blank = tab[cp[p]] & SPACE_F
+            if in_word and (p == mid or blank):         # a word ends (the second text starts a new one)
                 hashes[m] = h
                 m += 1
                 in_word = False
-            if not space[cp[p]]:
+            if not blank:
                 if not in_word:
                     in_word, h = True, np.uint64(14695981039346656037)
                 h = (h ^ np.uint64(lower[cp[p]])) * np.uint64(1099511628211)
@@ -274,9 +281,8 @@ def word_repetition(cp, offs, space, lower, n, out):
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _step_at(cp, j, b, tab):
-    """End of a match of text._STEP (`^\s*(?:\*\*|#+\s*)?(?:step\s*\d+|\d+[.)]\s)`, IGNORECASE) at the
-    line start j, or -1. Greedy throughout: no shorter choice can let the rest match (each next token
-    starts with a character the shortened run holds none of)."""
+    """End of a match of text._STEP at the line start j, or -1. Greedy throughout: no shorter choice can
+    let the rest match (each next token starts with a character the shortened run holds none of)."""
     while j < b and tab[cp[j]] & SPACE_F:
         j += 1
     if j + 1 < b and cp[j] == 42 and cp[j + 1] == 42:            # **

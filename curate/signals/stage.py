@@ -12,7 +12,7 @@ from distillate.log import log, progress
 
 from . import kernels
 from .text import SignalConfig, compile_markers, compiled_signals, problem_signals, trace_signals
-from .tokenize import TokenizerSpec, count_tokens, resolve_tokenizer
+from .tokenize import TokenizerSpec, count_tokens, start_resolve
 
 VERSION = 2  # 2: compression_ratio from ISA-L deflate; words lowercased per code point
 
@@ -183,10 +183,10 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     cfg = cfg or config_from_ctx(ctx)
     cat = ctx.cat
     config_hash = cfg.hash()
+    resolving = start_resolve(cfg.tokenizer, ctx.ws.path("signals"))   # meanwhile, the problem signals
     counters: dict[str, Any] = compute_problems(cat, cfg, config_hash, ctx.opt("engine", "local"),
                                                 ctx.opt("ray_address"))
-
-    spec = resolve_tokenizer(cfg.tokenizer, ctx.ws.path("signals"))
+    spec = resolving()
     todo = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
                                                 "config_hash": config_hash}).fetchall())  # id -> seq
     counters.update({"traces": len(todo), "tokenizer": spec.name, "truncated": 0, "looping": 0,

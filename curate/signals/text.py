@@ -148,14 +148,15 @@ def compiled_signals(pairs: list[tuple[str, str]], ngram: int, encoded=None) -> 
          share of word n-grams already seen earlier, that share over the last quarter of the n-grams,
          longest run of words whose n-grams all occurred earlier + n - 1;
     4-7  summed over the two texts: matches of _STEP, non-blank pieces of _PARA.split, letters
-         (`[^\W\d_]`), letters of scripts other than _LATIN_GREEK."""
+         (`_LETTER`), letters of scripts other than _LATIN_GREEK."""
     from . import kernels
 
     enc = encoded or kernels.encode([t for pair in pairs for t in pair])
     out = np.zeros((len(pairs), 8), np.float64)
-    kernels.word_repetition(enc.cp, enc.offs, *kernels.word_tables(), ngram, out[:, :4])
+    tab = kernels.text_tables()
+    kernels.word_repetition(enc.cp, enc.offs, tab, kernels.lower_table(), ngram, out[:, :4])
     per_text = np.zeros((len(enc.offs) - 1, 4), np.int64)
-    kernels.text_stats(enc.cp, enc.offs, kernels.text_tables(), per_text)
+    kernels.text_stats(enc.cp, enc.offs, tab, per_text)
     out[:, 4:] = per_text[0::2] + per_text[1::2]
     return out
 

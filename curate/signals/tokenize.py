@@ -1,9 +1,9 @@
 """Token counts for the signals stage: a real fast tokenizer when it loads, else a documented approximation.
 
-`resolve_tokenizer(spec, cache_dir)` runs once in the stage's process: it loads the tokenizer (a local
-folder or a Hugging Face id, through transformers' AutoTokenizer, which builds the fast tokenizer from
-vocab.json + merges.txt when no tokenizer.json is shipped) and saves its `tokenizer.json` into the
-workspace, so worker processes only need the tokenizer file.
+`resolve_tokenizer(spec, cache_dir)` runs once per stage: it loads the tokenizer (a local folder or a
+Hugging Face id, through transformers' AutoTokenizer, which builds the fast tokenizer from vocab.json +
+merges.txt when no tokenizer.json is shipped; that build runs in a child process, see start_resolve) and
+saves its `tokenizer.json` into the workspace, so worker processes only need the tokenizer file.
 
 Counting is the stage's hot loop, so a byte-level BPE tokenizer (GPT-2, Qwen2/2.5/3, Llama 3 and the like:
 a Split regex + ByteLevel pre-tokenizer, merges in id order, an optional NFC normalizer) is converted into a
@@ -29,6 +29,7 @@ import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 from distillate.log import log
@@ -55,25 +56,60 @@ def approx_count(text: str) -> int:
 def resolve_tokenizer(spec: str | None, cache_dir: Path) -> TokenizerSpec:
     """Load `spec` (HF id or local path; None = DEFAULT_TOKENIZER) once and save it for the workers; fall
     back to the approximation with one warning when it cannot be loaded."""
+    return start_resolve(spec, cache_dir)()
+
+
+def start_resolve(spec: str | None, cache_dir: Path) -> Callable[[], TokenizerSpec]:
+    """resolve_tokenizer in two steps: the returned function finishes it. When the tokenizer must be built by
+    transformers (a folder without tokenizer.json, a hub id) and this process has not imported transformers,
+    the build runs in a child process meanwhile: its ~5 s and ~250 MB of imports (torch among them) stay out
+    of this process, whose memory the stage's pool workers inherit."""
+    import subprocess
+    import sys
+    import tempfile
+
     spec = spec or DEFAULT_TOKENIZER
     local = Path(spec).expanduser()
     name = str(local.resolve()) if local.exists() else spec
-    try:
-        backend = _load_backend(spec, local)
-    except Exception as e:  # noqa: BLE001 - any load failure (offline, missing extra, bad files) falls back
-        log.warning("tokenizer %r could not be loaded (%s: %s); token counts use the approximation %s "
-                    "(recorded in trace_signals.tokenizer)", spec, type(e).__name__, str(e).splitlines()[0][:200],
-                    APPROX_NAME)
-        return TokenizerSpec(APPROX_NAME, None)
-    text = backend.to_str()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"tokenizer-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    engine = _engine(str(path), backend)
-    return TokenizerSpec(name, str(path), engine)
+    child = out = None
+    if not _has_json(local) and "transformers" not in sys.modules:
+        fd, out = tempfile.mkstemp(suffix=".json", prefix="tokenizer-")
+        os.close(fd)
+        child = subprocess.Popen([sys.executable, "-m", __name__, spec, out], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+
+    def finish() -> TokenizerSpec:
+        import tokenizers
+
+        try:
+            if child is None:
+                text = _load_backend(spec, local).to_str()
+            else:
+                err = child.communicate()[1]
+                if child.returncode:
+                    raise RuntimeError(err.strip().splitlines()[-1] if err.strip() else f"exit {child.returncode}")
+                text = Path(out).read_text(encoding="utf-8")
+        except Exception as e:  # noqa: BLE001 - any load failure (offline, missing extra, bad files) falls back
+            log.warning("tokenizer %r could not be loaded (%s: %s); token counts use the approximation %s "
+                        "(recorded in trace_signals.tokenizer)", spec, type(e).__name__,
+                        str(e).splitlines()[0][:200] if str(e) else "", APPROX_NAME)
+            return TokenizerSpec(APPROX_NAME, None)
+        finally:
+            if out:
+                Path(out).unlink(missing_ok=True)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        path = cache_dir / f"tokenizer-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        return TokenizerSpec(name, str(path), _engine(str(path), tokenizers.Tokenizer.from_str(text)))
+
+    return finish
+
+
+def _has_json(local: Path) -> bool:
+    return (local.is_file() and local.suffix == ".json") or (local.is_dir() and (local / "tokenizer.json").exists())
 
 
 def _load_backend(spec: str, local: Path):
@@ -244,31 +280,33 @@ class _PieceCounter:
         if encoded is None or any(a is not b for a, b in zip(normal, texts)):
             encoded = kernels.encode(normal)
         whole = {}  # index -> count, for the texts tiktoken counts whole
-        if encoded.surrogates or (self.special is not None and self.special.search(encoded.joined)):
+        if encoded.surrogates or (self.special is not None and any(self.special.search(t) for t in normal)):
             for i, t in enumerate(normal):
                 if (self.special is not None and self.special.search(t)) or not _utf32_ok(t):
                     whole[i] = len(self.enc.encode(t, allowed_special="all"))
             encoded = kernels.encode(["" if i in whole else t for i, t in enumerate(normal)])
-        counts = self._count(encoded.joined, encoded.cp, encoded.offs)
+        counts = self._count(encoded)
         for i, n in whole.items():
             counts[i] = n
         return counts.tolist()
 
-    def _count(self, joined: str, cp, offs):
+    def _count(self, encoded):
         import numpy as np
 
         from . import kernels
 
         while True:
             limit = int(0.6 * len(self.keys)) - self.used
-            counts, n_miss, n_new = kernels.count_pieces(cp, offs, self.classes, self.keys, self.vals, self.miss,
-                                                         limit)
+            counts, n_miss, n_new = kernels.count_pieces(encoded.cp, encoded.offs, self.classes, self.keys,
+                                                         self.vals, self.miss, limit)
             self.used += n_new
             miss = self.miss[:min(n_miss, len(self.miss))]
             slots, first = np.unique(miss[:, 1], return_index=True)
             todo = self.vals[slots] < 0
             for s, k in zip(slots[todo].tolist(), first[todo].tolist()):
-                self.vals[s] = len(self.enc.encode_ordinary(joined[miss[k, 2]:miss[k, 3]]))
+                t, i, j = int(miss[k, 0]), int(miss[k, 2]), int(miss[k, 3])
+                start = int(encoded.offs[t])
+                self.vals[s] = len(self.enc.encode_ordinary(encoded.texts[t][i - start:j - start]))
             full = n_new > 0 and n_new >= limit   # the kernel stopped early
             if not full and n_miss <= len(self.miss):
                 np.add.at(counts, miss[:, 0], self.vals[miss[:, 1]])
@@ -311,14 +349,12 @@ def _engine(json_path: str, backend) -> str:
 
 
 def _counter(spec: TokenizerSpec):
-    """The counting function of spec's engine in this process, or None when it does not apply here (a
-    Ray node without tiktoken, a tokenizer the engine cannot express)."""
-    if spec.engine == "pieces":
-        counter = _piece_counter(spec.json_path)
-        return counter.count if counter is not None else None
-    if spec.engine == "tiktoken":
-        converted = _tiktoken_encoding(spec.json_path)
-        return (lambda texts: _tiktoken_counts(texts, converted)) if converted is not None else None
+    """The counting function `f(texts, encoded)` of spec's engine in this process, or None when it does not
+    apply here (a Ray node without tiktoken, a tokenizer the engine cannot express)."""
+    if spec.engine == "pieces" and (counter := _piece_counter(spec.json_path)) is not None:
+        return counter.count
+    if spec.engine == "tiktoken" and (converted := _tiktoken_encoding(spec.json_path)) is not None:
+        return lambda texts, encoded: _tiktoken_counts(texts, converted)
     return None
 
 
@@ -327,12 +363,17 @@ def count_tokens(texts: list[str], spec: TokenizerSpec, encoded=None) -> list[in
     kernels.encode(texts) when the caller has it, saves the piece engine encoding them again."""
     if spec.json_path is None:
         return [approx_count(t) for t in texts]
-    if spec.engine == "pieces" and (counter := _piece_counter(spec.json_path)) is not None:
-        return counter.count(texts, encoded)
     # a worker where the engine does not apply (a Ray node without tiktoken) gets the same counts from
     # `tokenizers`, slower
     counter = _counter(spec)
     if counter is not None:
-        return counter(texts)
+        return counter(texts, encoded)
     tok = _worker_tokenizer(spec.json_path)
     return [len(e.ids) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+
+
+if __name__ == "__main__":  # start_resolve's child: python -m ...tokenize SPEC OUT_JSON
+    import sys
+
+    _spec = sys.argv[1]
+    Path(sys.argv[2]).write_text(_load_backend(_spec, Path(_spec).expanduser()).to_str(), encoding="utf-8")
