@@ -45,14 +45,14 @@ def _case_sensitive(pattern):
 
 
 # a regex source the prefilter takes: no escapes of letters or digits but \b (classes like \w or \d and
-# assertions differ between the engines), no escaped backslash, no anchors or negated classes, no POSIX
-# classes, no (?...) constructs but (?: and (?P<
-_UNSAFE = re.compile(r"\\(?!b)[A-Za-z0-9\\]|[\^$]|\[:|\(\?(?!:|P<)")
+# assertions differ between the engines), no \b inside a class (a backspace there), no escaped backslash,
+# no anchors or negated classes, no POSIX classes, no (?...) constructs but (?: and (?P<
+_UNSAFE = re.compile(r"\\(?!b)[A-Za-z0-9\\]|\[[^\]]*\\b|[\^$]|\[:|\(\?(?!:|P<)")
 
 
 @lru_cache(maxsize=64)
 def _prefilter(pattern):
-    """RE2 program of `pattern` without \b and group names, or None when it cannot stand in (see above)."""
+    """RE2 program of `pattern` without its \\b and group names, or None when it cannot stand in (above)."""
     if pattern.flags & (re.MULTILINE | re.DOTALL | re.VERBOSE | re.IGNORECASE) or _UNSAFE.search(pattern.pattern):
         return None
     try:

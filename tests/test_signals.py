@@ -258,7 +258,8 @@ def test_piece_table_grows_without_losing_counts(tmp_path, qwen_tokenizer_path, 
     texts = [v for line in (shared_data / "traces" / "s1k_gemini_fixture.jsonl").open()
              for v in orjson.loads(line).values() if isinstance(v, str)]
     counter = _PieceCounter(_tiktoken_encoding(spec.json_path))
-    counter.keys, counter.vals, counter.miss = np.zeros(16, np.uint64), np.zeros(16, np.int32), np.zeros((8, 4), np.int64)
+    counter.keys, counter.vals = np.zeros(16, np.uint64), np.zeros(16, np.int32)
+    counter.miss = np.zeros((8, 4), np.int64)
     assert counter.count(texts) == count_tokens(texts, dataclasses.replace(spec, engine="tokenizers"))
     assert len(counter.keys) > 1000 and counter.used == np.count_nonzero(counter.keys)
 
@@ -326,8 +327,8 @@ def test_compiled_signals_match_plain_definitions(shared_data):
     alphabet = ["\n", "\n", "\r", " ", " ", "\t", "\u00a0", "\x1c", "\u2028", "*", "#", "s", "S", "\u017f", "t", "T",
                 "e", "p", "P", "1", "9", "\u0663", ".", ")", "a", "\u03b1", "\u00bd", "\u4f60", "step", "_"]
     rng = random.Random(0)
-    pairs += [("".join(rng.choices(alphabet, k=rng.randint(0, 40))), "".join(rng.choices(alphabet, k=rng.randint(0, 9))))
-              for _ in range(20000)]
+    pairs += [("".join(rng.choices(alphabet, k=rng.randint(0, 40))),
+               "".join(rng.choices(alphabet, k=rng.randint(0, 9)))) for _ in range(20000)]
     pairs.append(("Step 1: a\n2. b\n\n  ## step3\n**Step 4** x\n3) y\n", "1.\n\n\nstep 2"))
     got = signals_text.compiled_signals(pairs, 8)
     assert sum(r[1] > 0.3 for r in got) > 30 and got[-1][4] == 7 and got[-1][5] == 4

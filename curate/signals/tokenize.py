@@ -79,20 +79,22 @@ def start_resolve(spec: str | None, cache_dir: Path) -> Callable[[], TokenizerSp
                                  stderr=subprocess.PIPE, text=True)
 
     def finish() -> TokenizerSpec:
-        import tokenizers
-
         try:
+            import tokenizers
+
             if child is None:
                 text = _load_backend(spec, local).to_str()
             else:
-                err = child.communicate()[1]
-                if child.returncode:
-                    raise RuntimeError(err.strip().splitlines()[-1] if err.strip() else f"exit {child.returncode}")
+                err = child.communicate()[1].strip().splitlines()
+                if child.returncode:  # the child's exception line ("OSError: ..."), not its traceback
+                    raise _BuildFailed(next((line for line in reversed(err) if _EXC_LINE.match(line)),
+                                            err[-1] if err else f"exit status {child.returncode}"))
                 text = Path(out).read_text(encoding="utf-8")
+            backend = tokenizers.Tokenizer.from_str(text)
         except Exception as e:  # noqa: BLE001 - any load failure (offline, missing extra, bad files) falls back
-            log.warning("tokenizer %r could not be loaded (%s: %s); token counts use the approximation %s "
-                        "(recorded in trace_signals.tokenizer)", spec, type(e).__name__,
-                        str(e).splitlines()[0][:200] if str(e) else "", APPROX_NAME)
+            why = str(e) if isinstance(e, _BuildFailed) else f"{type(e).__name__}: {e}"
+            log.warning("tokenizer %r could not be loaded (%s); token counts use the approximation %s "
+                        "(recorded in trace_signals.tokenizer)", spec, why.splitlines()[0][:200], APPROX_NAME)
             return TokenizerSpec(APPROX_NAME, None)
         finally:
             if out:
@@ -103,9 +105,16 @@ def start_resolve(spec: str | None, cache_dir: Path) -> Callable[[], TokenizerSp
             tmp = path.with_suffix(".tmp")
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
-        return TokenizerSpec(name, str(path), _engine(str(path), tokenizers.Tokenizer.from_str(text)))
+        return TokenizerSpec(name, str(path), _engine(str(path), backend))
 
     return finish
+
+
+class _BuildFailed(Exception):
+    """The child of start_resolve failed; the message is its exception line."""
+
+
+_EXC_LINE = re.compile(r"[\w.]+(?:Error|Exception|Exit): ")
 
 
 def _has_json(local: Path) -> bool:
@@ -262,8 +271,8 @@ class _PieceCounter:
         from . import kernels
 
         self.enc, self.nfc, _ = converted
-        self.special = re.compile("|".join(map(re.escape, sorted(self.enc.special_tokens_set, key=len,
-                                                                 reverse=True)))) if self.enc.special_tokens_set else None
+        specials = sorted(self.enc.special_tokens_set, key=len, reverse=True)
+        self.special = re.compile("|".join(map(re.escape, specials))) if specials else None
         self.classes = kernels.piece_classes()
         self.keys, self.vals, self.used = np.zeros(1 << 16, np.uint64), np.zeros(1 << 16, np.int32), 0
         self.miss = np.zeros((1 << 15, 4), np.int64)
