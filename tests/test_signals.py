@@ -208,6 +208,28 @@ def test_tokenizer_fallback_warns_once_and_approximates(tmp_path, caplog, qwen_t
     assert abs(a - b) / b < 0.15
 
 
+def test_tokenizer_built_in_a_child_process(tmp_path, caplog, monkeypatch, qwen_tokenizer_path):
+    """A process that has not imported transformers builds the tokenizer in a child process: the same saved
+    tokenizer and engine as in process, and a failure there is the one warning with the child's error."""
+    import sys
+
+    from distillate.curate.signals.tokenize import start_resolve
+
+    pytest.importorskip("transformers")   # imported: this process builds in process
+    here = resolve_tokenizer(str(qwen_tokenizer_path), tmp_path / "a")
+    monkeypatch.delitem(sys.modules, "transformers")
+    finish = start_resolve(str(qwen_tokenizer_path), tmp_path / "b")
+    assert "transformers" not in sys.modules
+    child = finish()
+    assert (child.name, Path(child.json_path).name, child.engine) == (here.name, Path(here.json_path).name,
+                                                                      here.engine)
+    with caplog.at_level("WARNING", logger="distillate"):
+        bad = start_resolve(str(tmp_path), tmp_path / "c")()   # a folder with no tokenizer files
+    assert bad.name == APPROX_NAME and "transformers" not in sys.modules
+    warned = [r.message for r in caplog.records if "could not be loaded" in r.message]
+    assert len(warned) == 1 and "Error" in warned[0] and "Traceback" not in warned[0]
+
+
 # pre-tokenizer corners: contractions in every case (long s folds to s), CR/LF and other whitespace runs
 # before letters, digits, punctuation and the end, punctuation swallowing newlines, specials, NFC
 _PIECE_CORNERS = ["x'S 'Ll 'RE 'vE 'M 'D 'T '\u017f 'sam 'x ''s", "a\r\n\r\n  b \t\u00a0c\u3000d  7  .  \n",
