@@ -184,9 +184,11 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     cat = ctx.cat
     config_hash = cfg.hash()
     resolving = start_resolve(cfg.tokenizer, ctx.ws.path("signals"))   # meanwhile, the problem signals
-    counters: dict[str, Any] = compute_problems(cat, cfg, config_hash, ctx.opt("engine", "local"),
-                                                ctx.opt("ray_address"))
-    spec = resolving()
+    try:
+        counters: dict[str, Any] = compute_problems(cat, cfg, config_hash, ctx.opt("engine", "local"),
+                                                    ctx.opt("ray_address"))
+    finally:  # also when the problems fail: the tokenizer's child process is waited for and cleaned up
+        spec = resolving()
     todo = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
                                                 "config_hash": config_hash}).fetchall())  # id -> seq
     counters.update({"traces": len(todo), "tokenizer": spec.name, "truncated": 0, "looping": 0,
