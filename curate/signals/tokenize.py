@@ -80,8 +80,6 @@ def start_resolve(spec: str | None, cache_dir: Path) -> Callable[[], TokenizerSp
 
     def finish() -> TokenizerSpec:
         try:
-            import tokenizers
-
             if child is None:
                 text = _load_backend(spec, local).to_str()
             else:
@@ -90,6 +88,8 @@ def start_resolve(spec: str | None, cache_dir: Path) -> Callable[[], TokenizerSp
                     raise _BuildFailed(next((line for line in reversed(err) if _EXC_LINE.match(line)),
                                             err[-1] if err else f"exit status {child.returncode}"))
                 text = Path(out).read_text(encoding="utf-8")
+            import tokenizers
+
             backend = tokenizers.Tokenizer.from_str(text)
         except Exception as e:  # noqa: BLE001 - any load failure (offline, missing extra, bad files) falls back
             why = str(e) if isinstance(e, _BuildFailed) else f"{type(e).__name__}: {e}"
@@ -114,7 +114,7 @@ class _BuildFailed(Exception):
     """The child of start_resolve failed; the message is its exception line."""
 
 
-_EXC_LINE = re.compile(r"[\w.]+(?:Error|Exception|Exit): ")
+_EXC_LINE = re.compile(r"[A-Za-z_][\w.]*: ")   # "module.Name: message", as a traceback ends
 
 
 def _has_json(local: Path) -> bool:
