@@ -14,7 +14,7 @@ from . import kernels
 from .text import SignalConfig, compile_markers, compiled_signals, problem_signals, trace_signals
 from .tokenize import TokenizerSpec, count_tokens, start_resolve
 
-VERSION = 2  # 2: compression_ratio from ISA-L deflate; words lowercased per code point
+VERSION = 2  # 2: the compiled kernels (words lowercased per code point)
 
 
 

@@ -1,15 +1,15 @@
 """Pure per-trace and per-problem signal functions (no catalog, no tokenizer): the stage, tests and the
 review app call the same code. Everything here is `re`/`regex` (with the RE2 prefilter of textcase), numpy,
-ISA-L deflate and the numba kernels of kernels.py, so a worker process stays light."""
+zlib and the numba kernels of kernels.py, so a worker process stays light."""
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from isal import isal_zlib
 
 from distillate import textcase
 
@@ -222,8 +222,9 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
     row["rep_ngram_share"] = round(share, 4)
     row["tail_rep_ngram_share"] = round(tail_share, 4)
     row["longest_repeat_words"] = int(longest)
-    # deflate at ISA-L's level 1: 4x faster than zlib's level 1, sizes within ~3% of it
-    row["compression_ratio"] = round(len(isal_zlib.compress(raw, 1)) / len(raw), 4) if raw else None
+    # zlib, not a faster deflate: ISA-L's level 1 is 4x faster but its output for the same input varied
+    # between processes (a Ray worker and the driver stored different ratios), and a signal must not
+    row["compression_ratio"] = round(len(zlib.compress(raw, 1)) / len(raw), 4) if raw else None
     row["looping"] = words >= cfg.loop_min_words and (share >= cfg.loop_share or tail_share >= cfg.loop_tail_share)
     # language mixing: letters of other scripts over all letters
     row["foreign_script_share"] = round(other / letters, 4) if letters else 0.0
