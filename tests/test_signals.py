@@ -335,6 +335,7 @@ def test_compiled_signals_match_plain_definitions(shared_data):
 
     import orjson
 
+    from distillate.curate.signals import kernels
     from distillate.curate.signals import text as signals_text
 
     pairs = []
@@ -352,7 +353,7 @@ def test_compiled_signals_match_plain_definitions(shared_data):
     pairs += [("".join(rng.choices(alphabet, k=rng.randint(0, 40))),
                "".join(rng.choices(alphabet, k=rng.randint(0, 9)))) for _ in range(20000)]
     pairs.append(("Step 1: a\n2. b\n\n  ## step3\n**Step 4** x\n3) y\n", "1.\n\n\nstep 2"))
-    got = signals_text.compiled_signals(pairs, 8)
+    got = signals_text.compiled_signals(kernels.encode([t for pair in pairs for t in pair]), 8)
     assert sum(r[1] > 0.3 for r in got) > 30 and got[-1][4] == 7 and got[-1][5] == 4
     letter, latin_greek = signals_text._LETTER, signals_text._LATIN_GREEK
     for (th, so), row in zip(pairs, got):

@@ -65,16 +65,20 @@ def _all_chars() -> tuple[np.ndarray, str]:
     return cps, cps.astype("<u4").tobytes().decode("utf-32-le")
 
 
+def _matching(runs) -> np.ndarray:
+    """The code points covered by a compiled `re`/`regex` pattern that matches runs of one character class."""
+    cps, chars = _all_chars()
+    return np.concatenate([cps[m.start():m.end()] for m in runs.finditer(chars)] or [cps[:0]])
+
+
 @lru_cache(maxsize=1)
 def piece_classes() -> np.ndarray:
     """Code point -> OTHER/LETTER/NUMBER/SPACE/NEWLINE, as the `regex` module classifies \\p{L}, \\p{N}, \\s."""
     import regex
 
     table = np.zeros(0x110000, np.uint8)
-    cps, chars = _all_chars()
     for cls, pat in ((LETTER, r"\p{L}+"), (NUMBER, r"\p{N}+"), (SPACE, r"\s+")):
-        for m in regex.finditer(pat, chars):
-            table[cps[m.start():m.end()]] = cls
+        table[_matching(regex.compile(pat))] = cls
     table[[10, 13]] = NEWLINE
     return table
 
@@ -89,13 +93,10 @@ def text_tables() -> np.ndarray:
     from .text import _LATIN_GREEK, _LETTER
 
     table = np.zeros(0x110000, np.uint8)
-    cps, chars = _all_chars()
-    for flag, pat in ((SPACE_F, r"\s+"), (DIGIT_F, r"\d+"), (LETTER_F, _LETTER.pattern + "+"),
-                      (LATIN_GREEK_F, _LATIN_GREEK.pattern + "+")):
-        for m in re.finditer(pat, chars):
-            table[cps[m.start():m.end()]] |= flag
-    for m in re.finditer("s+", chars, re.IGNORECASE):
-        table[cps[m.start():m.end()]] |= S_F
+    for flag, runs in ((SPACE_F, re.compile(r"\s+")), (DIGIT_F, re.compile(r"\d+")),
+                       (LETTER_F, re.compile(_LETTER.pattern + "+")),
+                       (LATIN_GREEK_F, re.compile(_LATIN_GREEK.pattern + "+")), (S_F, re.compile("s+", re.I))):
+        table[_matching(runs)] |= flag
     return table
 
 

@@ -15,10 +15,20 @@ from .text import SignalConfig, compile_markers, compiled_signals, problem_signa
 from .tokenize import TokenizerSpec, count_tokens, start_resolve
 
 VERSION = 2  # 2: the compiled kernels (words lowercased per code point)
+PROBLEM_BATCH = 2000
 
+
+def _workers(cfg: SignalConfig, items: int, batch_size: int) -> int | None:
+    """cfg.workers, else one batch runs in this process and more use every core."""
+    return cfg.workers or (1 if items <= batch_size else None)
 
 
 def compute_batch(batch, job: tuple[SignalConfig, TokenizerSpec, str]):
+    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason) rows, a list or
+    an Arrow table (what the stage sends: its process then never builds the Python strings), as Arrow
+    tables (trace_signals rows, trace_markers rows), built here so the stage's process only writes them.
+    Runs in a worker process (curate/executor.py). A trace that fails gets a row with `error` set, never an
+    exception."""
     # a batch allocates hundreds of thousands of small objects (marker tuples, match objects, rows) and no
     # cycles: the cyclic collector would scan them over and over (~10% of a batch's time here)
     enabled = gc.isenabled()
@@ -31,11 +41,6 @@ def compute_batch(batch, job: tuple[SignalConfig, TokenizerSpec, str]):
 
 
 def _compute_batch(batch, job: tuple[SignalConfig, TokenizerSpec, str]):
-    """Signals of one batch of (trace_id, thought, solution, thought_closed, finish_reason) rows, a list or
-    an Arrow table (what the stage sends: its process then never builds the Python strings), as Arrow
-    tables (trace_signals rows, trace_markers rows), built here so the stage's process only writes them.
-    Runs in a worker process (curate/executor.py). A trace that fails gets a row with `error` set, never an
-    exception."""
     cfg, spec, config_hash = job
     rows = batch if isinstance(batch, list) else list(zip(*(c.to_pylist() for c in batch.columns)))
     marker_re, kinds = compile_markers(cfg.markers)
@@ -50,7 +55,7 @@ def _compute_batch(batch, job: tuple[SignalConfig, TokenizerSpec, str]):
                 counts.append(count_tokens([t], spec)[0])
             except Exception:  # noqa: BLE001
                 counts.append(None)
-    compiled = compiled_signals(list(zip(texts[0::2], texts[1::2])), cfg.ngram, encoded)
+    compiled = compiled_signals(encoded, cfg.ngram)
     out, markers = [], []
     for i, (tid, thought, solution, closed, finish) in enumerate(rows):
         th_n, so_n = counts[2 * i], counts[2 * i + 1]
@@ -151,10 +156,9 @@ def compute_problems(cat, cfg: SignalConfig, config_hash: str, engine: str = "lo
 
     todo = cat.sql("signals_problems_todo", {"version": VERSION, "config_hash": config_hash}).fetchall()
     counts = {"problems": len(todo), "unsuitable_problems": 0}
-    size = 2000
-    batches = (todo[i:i + size] for i in range(0, len(todo), size))
+    batches = (todo[i:i + PROBLEM_BATCH] for i in range(0, len(todo), PROBLEM_BATCH))
     for tbl in map_batches(_problem_batch, batches, (cfg, config_hash), engine=engine, ray_address=ray_address,
-                           workers=cfg.workers or (1 if len(todo) <= size else None)):
+                           workers=_workers(cfg, len(todo), PROBLEM_BATCH)):
         cat.con.register("new_problem_signals", tbl)
         try:
             cat.run("signals_write_problems")
@@ -199,7 +203,7 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
     # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
     shards = ShardedRun(ctx, "stats", f"{VERSION}:{spec.name}:{config_hash}")
     batches = shards.batches(todo, cfg.batch_size)
-    workers = cfg.workers or (1 if len(todo) <= cfg.batch_size else None)
+    workers = _workers(cfg, len(todo), cfg.batch_size)
 
     def texts():
         for b in batches:

@@ -139,9 +139,9 @@ def _norm_answer(a: str) -> str:
     return a.removeprefix("$").removesuffix("$")
 
 
-def compiled_signals(pairs: list[tuple[str, str]], ngram: int, encoded=None) -> np.ndarray:
-    """The signals the numba kernels compute, for each (thought, solution) pair; `encoded` is
-    kernels.encode of the texts thought0, solution0, thought1, ... when the caller has it. One row per pair:
+def compiled_signals(encoded, ngram: int) -> np.ndarray:
+    """The signals the numba kernels compute, for each (thought, solution) pair of `encoded`
+    (kernels.encode of thought0, solution0, thought1, ...). One row per pair:
 
     0-3  over the pair's whitespace-separated words (lowercased per code point), read as one text: words,
          share of word n-grams already seen earlier, that share over the last quarter of the n-grams,
@@ -150,12 +150,11 @@ def compiled_signals(pairs: list[tuple[str, str]], ngram: int, encoded=None) -> 
          (`_LETTER`), letters of scripts other than _LATIN_GREEK."""
     from . import kernels
 
-    enc = encoded or kernels.encode([t for pair in pairs for t in pair])
-    out = np.zeros((len(pairs), 8), np.float64)
+    out = np.zeros((len(encoded.texts) // 2, 8), np.float64)
     tab = kernels.text_tables()
-    kernels.word_repetition(enc.cp, enc.offs, tab, kernels.lower_table(), ngram, out[:, :4])
-    per_text = np.zeros((len(enc.offs) - 1, 4), np.int64)
-    kernels.text_stats(enc.cp, enc.offs, tab, per_text)
+    kernels.word_repetition(encoded.cp, encoded.offs, tab, kernels.lower_table(), ngram, out[:, :4])
+    per_text = np.zeros((len(encoded.texts), 4), np.int64)
+    kernels.text_stats(encoded.cp, encoded.offs, tab, per_text)
     out[:, 4:] = per_text[0::2] + per_text[1::2]
     return out
 
@@ -176,7 +175,9 @@ def trace_signals(thought: str | None, solution: str | None, thought_closed: boo
         "n_lines": (th.count("\n") + 1 if th else 0) + (so.count("\n") + 1 if so else 0),
     }
     if compiled is None:
-        compiled = compiled_signals([(th, so)], cfg.ngram)[0]
+        from . import kernels
+
+        compiled = compiled_signals(kernels.encode([th, so]), cfg.ngram)[0]
     words, share, tail_share, longest, steps, paragraphs, letters, other = compiled.tolist()
     row["n_paragraphs"], row["n_steps"] = int(paragraphs), int(steps)
     # markers

@@ -72,7 +72,7 @@ def start_resolve(spec: str | None, cache_dir: Path) -> Callable[[], TokenizerSp
     local = Path(spec).expanduser()
     name = str(local.resolve()) if local.exists() else spec
     child = out = None
-    if not _has_json(local) and "transformers" not in sys.modules:
+    if _json_file(local) is None and "transformers" not in sys.modules:
         fd, out = tempfile.mkstemp(suffix=".json", prefix="tokenizer-")
         os.close(fd)
         child = subprocess.Popen([sys.executable, "-m", __name__, spec, out], stdout=subprocess.DEVNULL,
@@ -117,19 +117,18 @@ class _BuildFailed(Exception):
 _EXC_LINE = re.compile(r"[A-Za-z_][\w.]*: ")   # "module.Name: message", as a traceback ends
 
 
-def _has_json(local: Path) -> bool:
-    return (local.is_file() and local.suffix == ".json") or (local.is_dir() and (local / "tokenizer.json").exists())
+def _json_file(local: Path) -> Path | None:
+    """The tokenizer.json that `local` is or holds, if any (read directly, no transformers build)."""
+    if local.is_file() and local.suffix == ".json":
+        return local
+    return local / "tokenizer.json" if local.is_dir() and (local / "tokenizer.json").exists() else None
 
 
 def _load_backend(spec: str, local: Path):
-    if local.is_file() and local.suffix == ".json":
+    if (path := _json_file(local)) is not None:
         import tokenizers
 
-        return tokenizers.Tokenizer.from_file(str(local))
-    if local.is_dir() and (local / "tokenizer.json").exists():
-        import tokenizers
-
-        return tokenizers.Tokenizer.from_file(str(local / "tokenizer.json"))
+        return tokenizers.Tokenizer.from_file(str(path))
     from distillate.errors import require
 
     transformers = require("transformers", "hf")
@@ -288,11 +287,11 @@ class _PieceCounter:
             normal = _nfc(texts, wide)
         if encoded is None or any(a is not b for a, b in zip(normal, texts)):
             encoded = kernels.encode(normal)
-        whole = {}  # index -> count, for the texts tiktoken counts whole
-        if encoded.surrogates or (self.special is not None and any(self.special.search(t) for t in normal)):
-            for i, t in enumerate(normal):
-                if (self.special is not None and self.special.search(t)) or not _utf32_ok(t):
-                    whole[i] = len(self.enc.encode(t, allowed_special="all"))
+        # the texts tiktoken counts whole: index -> count
+        whole = {i: len(self.enc.encode(t, allowed_special="all")) for i, t in enumerate(normal)
+                 if (self.special is not None and self.special.search(t))
+                 or (encoded.surrogates and kernels.encode([t]).surrogates)}
+        if whole:
             encoded = kernels.encode(["" if i in whole else t for i, t in enumerate(normal)])
         counts = self._count(encoded)
         for i, n in whole.items():
@@ -328,13 +327,6 @@ class _PieceCounter:
             kernels.rehash(self.keys, self.vals, keys, vals)
             self.keys, self.vals, self.used = keys, vals, int(np.count_nonzero(keys))
 
-
-def _utf32_ok(text: str) -> bool:
-    try:
-        text.encode("utf-32-le")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 @lru_cache(maxsize=4)
