@@ -96,7 +96,7 @@ def main() -> None:
             page = _time(lambda: data.browse(r, data.BrowseFilter(), 0, 50), rep)
             print(f"  baseline: load every candidates row {1000 * base:8.0f} ms  -> paging is {base / page:.0f}x faster")
             s = _time(lambda: data.trace_detail(r, f"t{n // 2}"), rep)
-            print(f"  open one trace's row (ui_trace.sql) {1000 * s:8.0f} ms")
+            print(f"  open one trace's row (ui/trace.sql) {1000 * s:8.0f} ms")
 
     # the Trace page's text work on the longest real trace (~32k tokens)
     shared = next((p for p in (REPO.parent / "shared" / "data", Path("/work/shared/data")) if p.exists()), None)

@@ -1,7 +1,7 @@
 """The DuckDB catalog: schema migrations, named SQL from sql/, check queries.
 
 All SQL lives in the `sql/` package (migrations/NNN_*.sql, views/*.sql, queries/*.sql, checks/*.sql);
-Python refers to it by name, e.g. `cat.query("report_totals")`. Migrations are applied on open, one
+Python refers to it by name, e.g. `cat.query("report/totals")`. Migrations are applied on open, one
 transaction each, and recorded in `schema_migrations`; views are (re)created after them in file order.
 """
 
@@ -24,10 +24,14 @@ def _sql_root():
     return resources.files(SQL_PACKAGE)
 
 
+_KINDS = ("migrations", "views", "queries", "checks")
+
+
 @cache
 def sql_text(name: str) -> str:
-    """The text of sql/<kind>/<name>.sql; `name` may be 'queries/x' or just 'x' (a query)."""
-    rel = name if "/" in name else f"queries/{name}"
+    """The text of a named SQL file: 'dedup/report' is sql/queries/dedup/report.sql (each package's queries
+    in their own folder); a name starting with a kind ('views/100_candidates') is taken from sql/ as is."""
+    rel = name if name.split("/", 1)[0] in _KINDS else f"queries/{name}"
     f = _sql_root().joinpath(*f"{rel}.sql".split("/"))
     if not f.is_file():
         raise KeyError(f"no SQL file sql/{rel}.sql")

@@ -2,7 +2,7 @@
 
 Appending takes a short exclusive lock on the log itself (never the job lock), writes one line and
 fsyncs, so a flag is never blocked by a running job and never lost. Jobs mirror the log into the
-`review_flags` table when they start (`sync_flags`), which is how builds apply `exclude: [flagged]`."""
+`review_flags` table when they start (`flags/sync`), which is how builds apply `exclude: [flagged]`."""
 
 from __future__ import annotations
 
@@ -82,8 +82,8 @@ def sync_flags(ws: "Workspace", cat: "Catalog") -> int:
     tbl = pa.table({c: [r.get(c) for r in rows] for c in cols})
     cat.con.register("_flags_in", tbl)
     try:
-        cat.run("sync_flags")
-        return cat.scalar("review_flags_count")
+        cat.run("flags/sync")
+        return cat.scalar("flags/count")
     finally:
         cat.con.unregister("_flags_in")
 

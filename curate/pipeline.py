@@ -61,11 +61,11 @@ def run_stages(ctx: StageContext, stages: list[str]) -> dict[str, dict]:
     for name in stages:
         mod = stage_module(name)
         t0 = time.time()
-        ctx.cat.run("stage_run_start", {"job_id": ctx.job_id, "stage": name,
+        ctx.cat.run("core/stage_run_start", {"job_id": ctx.job_id, "stage": name,
                                         "version": str(getattr(mod, "VERSION", ""))})
         counters = mod.run_stage(ctx) or {}
         counters["seconds"] = round(time.time() - t0, 3)
-        ctx.cat.run("stage_run_finish", {"job_id": ctx.job_id, "stage": name,
+        ctx.cat.run("core/stage_run_finish", {"job_id": ctx.job_id, "stage": name,
                                          "counters": orjson.dumps(counters, default=str).decode()})
         log.info("stage %s: %s", name, ", ".join(f"{k}={v}" for k, v in counters.items()))
         results[name] = counters

@@ -39,9 +39,9 @@ def _section_modules():
 
 
 def build_report(cat: Catalog) -> dict[str, Any]:
-    totals = cat.query("report_totals")[0]
-    sources = {r.pop("source"): r for r in cat.query("report_sources")}
-    report: dict[str, Any] = {"totals": totals, "sources": sources, "funnel": cat.query("report_funnel", {"source": None})}
+    totals = cat.query("report/totals")[0]
+    sources = {r.pop("source"): r for r in cat.query("report/sources")}
+    report: dict[str, Any] = {"totals": totals, "sources": sources, "funnel": cat.query("report/funnel", {"source": None})}
     for key, mod in _section_modules():
         report[key] = mod.report_section(cat)
     return report

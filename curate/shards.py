@@ -30,7 +30,7 @@ DEFAULT_SHARD_SIZE = 20_000
 
 
 def shard_of(item_id: str, n: int) -> int:
-    """The shard of a trace id ('t' + hex digest): sql/queries/shards_traces.sql computes the same."""
+    """The shard of a trace id ('t' + hex digest): sql/queries/shards/traces.sql computes the same."""
     return int(item_id[1:9], 16) % n
 
 
@@ -48,7 +48,7 @@ class ShardedRun:
         size = int(shard_size or ctx.opt("shard_size") or DEFAULT_SHARD_SIZE)
         if size < 1:
             raise DistillateError(f"shard size must be at least 1, not {size}")
-        query = "shards_traces"
+        query = "shards/traces"
         total = sum(r["items"] for r in self.cat.query(query, {"n": 1}))
         self.n = max(1, math.ceil(total / size))
         self.items: dict[int, int] = {}
@@ -56,9 +56,9 @@ class ShardedRun:
         for r in self.cat.query(query, {"n": self.n}):
             self.items[r["shard"]] = r["items"]
             self.fingerprint[r["shard"]] = f"{r['items']}:{r['fp']}"
-        self.cat.run("shards_prune", {"stage": stage, "config_key": config_key, "suffix": f"/{self.n}"})
+        self.cat.run("shards/prune", {"stage": stage, "config_key": config_key, "suffix": f"/{self.n}"})
         marked = {r["shard"]: r["fingerprint"] for r in
-                  self.cat.query("shards_done", {"stage": stage, "config_key": config_key})}
+                  self.cat.query("shards/done", {"stage": stage, "config_key": config_key})}
         self.done_before = {s for s, fp in self.fingerprint.items() if marked.get(self.key(s)) == fp}
         self._pending: deque[int] = deque()     # the shard of every batch handed out, in order
         self._left: dict[int, int] = {}         # shard -> batches not yet written
@@ -108,7 +108,7 @@ class ShardedRun:
             self._last = now
 
     def _mark(self, s: int, computed: int, seconds: float | None) -> None:
-        self.cat.run("shards_mark", {"stage": self.stage, "config_key": self.config_key, "shard": self.key(s),
+        self.cat.run("shards/mark", {"stage": self.stage, "config_key": self.config_key, "shard": self.key(s),
                                      "fingerprint": self.fingerprint[s], "items": self.items[s],
                                      "computed": computed, "job_id": self.job_id,
                                      "seconds": None if seconds is None else round(seconds, 3)})
@@ -122,7 +122,7 @@ class ShardedRun:
 def report_section(cat) -> dict:
     """Finished shards per stage configuration (for `distillate report --json`)."""
     try:
-        rows = cat.query("shards_report")
+        rows = cat.query("shards/report")
     except Exception as e:  # a snapshot written before migration 009
         if "stage_shards" not in str(e):
             raise

@@ -98,7 +98,7 @@ class Workspace:
         cat = None
         try:
             cat = Catalog(self.catalog_path)
-            cat.run("job_start", {"job_id": job_id, "command": command, "code_version": __version__,
+            cat.run("core/job_start", {"job_id": job_id, "command": command, "code_version": __version__,
                                   "args": json.dumps(args or {}, default=str)})
             from .flags import sync_flags
 
@@ -110,7 +110,7 @@ class Workspace:
                 status, error = "failed", f"{type(e).__name__}: {e}"
                 raise
             finally:
-                cat.run("job_finish", {"status": status, "error": error, "job_id": job_id})
+                cat.run("core/job_finish", {"status": status, "error": error, "job_id": job_id})
                 cat.con.execute("CHECKPOINT").fetchall()
                 cat.close()
                 cat = None

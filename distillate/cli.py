@@ -89,7 +89,7 @@ def quarantine(
     from rich.table import Table
 
     with _ws(workspace).reader() as cat:
-        rows = cat.query("quarantine_list", {"source": source, "limit": limit})
+        rows = cat.query("ingest/quarantine_list", {"source": source, "limit": limit})
     t = Table(title="Quarantine")
     for c in ("source", "file", "line", "reason"):
         t.add_column(c)

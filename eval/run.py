@@ -258,7 +258,7 @@ def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
         cat.con.register("_eval_results", res_t)
         cat.con.register("_eval_samples", smp_t)
         try:
-            cat.run("eval_run_record", {
+            cat.run("eval/run_record", {
                 "run_id": results["run_id"], "job_id": job_id, "model": results["model"],
                 "backend": results["backend"], "out_dir": str(out.resolve()),
                 "config": json.dumps(results["config"]), "results": json.dumps(results["benchmarks"])})

@@ -229,7 +229,7 @@ def test_reasons_match_side_tables(built):
         assert benches == set(written["contaminated"][c[t]["problem_id"]])
         assert all({"benchmark", "benchmark_id", "method", "score"} <= set(m) for m in d["details"]["matches"])
     with ws.reader() as cat:  # the catalog's build_rows carry the same details (for the review app)
-        hist = cat.query("build_row_history", {"trace_id": cont[0]})
+        hist = cat.query("build/row_history", {"trace_id": cont[0]})
         assert hist and all(json.loads(h["details"])["matches"] for h in hist)
     # quality reasons follow the columns
     for t, r in c.items():
@@ -310,7 +310,7 @@ def test_rebuild_is_byte_identical(built, populated, tmp_path):
     with ws.reader() as cat:
         n = cat.con.execute("SELECT count(DISTINCT build_id), count(DISTINCT job_id) FROM builds").fetchone()
         assert n[1] >= 3 and n[0] >= 2 * len(res.variants) + 1
-        hist = cat.query("build_row_history", {"trace_id": written["flagged"]})
+        hist = cat.query("build/row_history", {"trace_id": written["flagged"]})
         assert hist and all(h["reasons"] and "flagged" in h["reasons"] for h in hist)
 
 

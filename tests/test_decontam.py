@@ -269,7 +269,7 @@ def test_adding_a_benchmark_scans_incrementally(ws, ingest_files, shared_data, t
     c2 = curate(ws, "decontam", show_progress=False, benchmarks_dir=str(d))["decontam"]
     assert c2["problems_scanned"] == 320
     with ws.reader() as cat:
-        state = {r["benchmark"]: r for r in cat.query("decontam_state")}
+        state = {r["benchmark"]: r for r in cat.query("decontam/state")}
         jobs = {r[0]: r[1] for r in cat.con.execute("SELECT benchmark, job_id FROM decontam_benchmarks").fetchall()}
         by_job = dict(cat.con.execute("SELECT benchmark, count(DISTINCT job_id) FROM contamination_matches "
                                       "GROUP BY benchmark").fetchall())

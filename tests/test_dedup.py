@@ -166,7 +166,7 @@ def test_keep_policies_and_repick(planted, copy_ws):
     ws, *_ = planted
     ws2 = copy_ws(ws)
     with ws2.reader() as cat:
-        members = cat.query("dedup_policy_members")
+        members = cat.query("dedup/policy_members")
     by_cluster: dict[str, list[dict]] = {}
     for m in members:
         by_cluster.setdefault(m["cluster_id"], []).append(m)

@@ -140,7 +140,7 @@ def test_eval_transformers_aime24(tmp_path, ws, tiny_model, shared_data):
     assert m["budgets"]["3"]["mean_tokens"] <= 3
     with ws.reader() as cat:
         rows = cat.con.execute("SELECT count(*) FROM eval_samples WHERE run_id = ?", [r.run_id]).fetchall()
-        runs = cat.query("eval_runs_list")
+        runs = cat.query("eval/runs_list")
     assert rows == [(60,)] and runs[0]["run_id"] == r.run_id and runs[0]["benchmarks"][0]["benchmark"] == "aime24"
 
 

@@ -60,7 +60,7 @@ def _cfg(url, **kw):
 
 def _journal(ws):
     with ws.reader() as cat:
-        return cat.query("gen_report_status"), [dict(zip(
+        return cat.query("generate/report_status"), [dict(zip(
             ("request_id", "status", "attempts", "last_error", "errors", "trace_id", "cost", "pt", "ct"), r))
             for r in cat.con.execute("SELECT request_id, status, attempts, last_error, CAST(errors AS VARCHAR), "
                                      "trace_id, cost_usd, prompt_tokens, completion_tokens FROM gen_requests").fetchall()]

@@ -200,7 +200,7 @@ def train(ws, build_dir: str | Path, recipe: str | Path | None, flags: list[str]
     (run_dir / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
     _plot_loss(stages, run_dir / "loss.png")
     with ws.job("train", {"build": str(build_dir), "recipe": str(recipe), "run_name": name}) as (cat, job_id):
-        cat.run("train_run_record", {
+        cat.run("train/run_record", {
             "run_name": name, "job_id": job_id, "build_dir": run["build"],
             "build_manifest_sha256": full.manifest_sha256, "build_recipe_sha256": run["build_recipe_sha256"],
             "base_model": run["base_model"], "run_dir": str(run_dir), "final_model": start_from,

@@ -1,5 +1,5 @@
 """The review app's data layer: every read goes through `Workspace.reader()` (the latest immutable snapshot)
-and the named queries in sql/queries/ui_*.sql; every write through `distillate.curate.flags.add_flag`.
+and the named queries in sql/queries/ui/*.sql; every write through `distillate.curate.flags.add_flag`.
 No Streamlit here, so tests and the bench call the same functions as the pages.
 
 Flags written since the snapshot (the job that mirrors them has not run yet) are read from the log and
@@ -25,7 +25,7 @@ SORTS = {"seq": "ingest order", "tokens_desc": "longest first", "tokens_asc": "s
          "markers_desc": "most markers per 1k tokens"}
 FLAG_FILTERS = {"any": "any", "flagged": "flagged (latest label not good)", "not_flagged": "not flagged",
                 "reviewed": "reviewed (any label)", "unreviewed": "not reviewed yet"}
-# funnel step (report_funnel.sql) -> the browse filter showing its traces
+# funnel step (report/funnel.sql) -> the browse filter showing its traces
 STEP_FILTERS = {"truncated": "truncated", "looping": "looping", "unsuitable_problem": "unsuitable",
                 "not_correct": "not_correct", "duplicate": "duplicate", "contaminated": "contaminated",
                 "flagged": None}
@@ -59,7 +59,7 @@ def _parse_ts(s: str | None) -> datetime | None:
 
 def pending_flags(ws: Workspace, cat: Catalog) -> list[dict]:
     """Flags in flags/flags.jsonl that the snapshot's review_flags does not hold yet, oldest first."""
-    seen = {r["flag_id"] for r in cat.query("ui_flag_ids")}
+    seen = {r["flag_id"] for r in cat.query("ui/flag_ids")}
     return [f for f in read_flags(ws) if f.get("flag_id") not in seen and f.get("trace_id")]
 
 
@@ -69,7 +69,7 @@ def open_reader(ws: Workspace) -> Iterator[Reader]:
     snap = ws.current_snapshot()
     with ws.reader() as cat:
         tables: dict[str, set[str]] = {}
-        for r in cat.query("ui_schema"):
+        for r in cat.query("ui/schema"):
             tables.setdefault(r["table_name"], set()).add(r["column_name"])
         pending = pending_flags(ws, cat)
         tbl = pa.table({c: [(_parse_ts(f.get(c)) if c == "created_at" else f.get(c)) for f in pending]
@@ -85,7 +85,7 @@ def open_reader(ws: Workspace) -> Iterator[Reader]:
 
 @dataclass
 class BrowseFilter:
-    """The Browse page's filters; None / empty = no filter. Mirrors the parameters of ui_browse.sql."""
+    """The Browse page's filters; None / empty = no filter. Mirrors the parameters of ui/browse.sql."""
 
     sources: list[str] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)   # '(none)' = not verified yet
@@ -117,9 +117,9 @@ class BrowseFilter:
 def browse(r: Reader, flt: BrowseFilter, offset: int = 0, limit: int = 50) -> tuple[list[dict], int]:
     """One page of matching traces and how many match. Paging and filtering run in DuckDB."""
     params = flt.params() | {"offset": max(0, int(offset)), "limit": int(limit)}
-    rows = r.query("ui_browse", params)
+    rows = r.query("ui/browse", params)
     if not rows and offset > 0:  # past the end (filters narrowed): count without a page
-        rows0 = r.query("ui_browse", params | {"offset": 0, "limit": 1})
+        rows0 = r.query("ui/browse", params | {"offset": 0, "limit": 1})
         return [], (rows0[0]["total"] if rows0 else 0)
     return rows, (rows[0]["total"] if rows else 0)
 
@@ -127,19 +127,19 @@ def browse(r: Reader, flt: BrowseFilter, offset: int = 0, limit: int = 50) -> tu
 # ---- Trace ----------------------------------------------------------------------------------------------
 
 def trace_detail(r: Reader, trace_id: str) -> dict | None:
-    rows = r.query("ui_trace", {"trace_id": trace_id})
+    rows = r.query("ui/trace", {"trace_id": trace_id})
     return rows[0] if rows else None
 
 
 def trace_markers(r: Reader, trace_id: str) -> list[dict]:
     if not r.has("trace_markers"):
         return []
-    return r.query("signals_trace_markers", {"trace_id": trace_id})
+    return r.query("signals/trace_markers", {"trace_id": trace_id})
 
 
 def flag_history(r: Reader, trace_id: str) -> list[dict]:
     """Every flag of the trace, newest first: the snapshot's and those pending in the log."""
-    rows = [dict(f, status="applied to the snapshot") for f in r.query("ui_trace_flags", {"trace_id": trace_id})]
+    rows = [dict(f, status="applied to the snapshot") for f in r.query("ui/trace_flags", {"trace_id": trace_id})]
     for f in r.pending:
         if f["trace_id"] == trace_id:
             rows.append(dict(f, created_at=_parse_ts(f["created_at"]), status="pending (next job mirrors it)"))
@@ -149,30 +149,30 @@ def flag_history(r: Reader, trace_id: str) -> list[dict]:
 def build_history(r: Reader, trace_id: str) -> list[dict]:
     if not r.has("build_rows", "step"):
         return []
-    return r.query("build_row_history", {"trace_id": trace_id})
+    return r.query("build/row_history", {"trace_id": trace_id})
 
 
 def duplicates(r: Reader, trace_id: str) -> list[dict]:
-    return r.query("ui_trace_duplicates", {"trace_id": trace_id})
+    return r.query("ui/trace_duplicates", {"trace_id": trace_id})
 
 
 def contamination(r: Reader, problem_id: str) -> list[dict]:
     if not r.has("contamination_pairs"):
         return []
-    return r.query("ui_trace_contamination", {"problem_id": problem_id})
+    return r.query("ui/trace_contamination", {"problem_id": problem_id})
 
 
 def reformats(r: Reader, trace_id: str) -> list[dict]:
     if not r.has("reformat_checks"):
         return []
-    return r.query("ui_trace_reformats", {"trace_id": trace_id})
+    return r.query("ui/trace_reformats", {"trace_id": trace_id})
 
 
 # ---- Overview / Builds / Evaluations ----------------------------------------------------------------------
 
 def sources(r: Reader) -> list[str]:
-    return [x["source"] for x in r.query("ui_sources")]
+    return [x["source"] for x in r.query("ui/sources")]
 
 
 def builds(r: Reader) -> list[dict]:
-    return r.query("ui_builds") if r.has("builds", "job_id") else []
+    return r.query("ui/builds") if r.has("builds", "job_id") else []

@@ -65,7 +65,7 @@ def _candidates(cat: Catalog, recipe: Recipe) -> pl.DataFrame:
     where clause is parsed as one SQL expression (never a statement) through the relational API."""
     import duckdb
 
-    rel = cat.con.sql(sql_text("build_candidates"))
+    rel = cat.con.sql(sql_text("build/candidates"))
     cols = set(rel.columns)
     cond = None
     if recipe.where:
@@ -172,7 +172,7 @@ def _iter_kept_texts(cat: Catalog, kept: pl.DataFrame):
     ids = kept["trace_id"].to_list()
     cat.con.register("_build_keep", pa.table({"trace_id": ids, "ord": list(range(len(ids)))}))
     try:
-        cur = cat.sql("build_texts")
+        cur = cat.sql("build/texts")
         n = 0
         while rows := cur.fetchmany(_TEXT_CHUNK):
             n += len(rows)
@@ -242,7 +242,7 @@ def _contamination(cat: Catalog, problem_ids: list[str]) -> dict[str, list[dict]
         return {}
     cat.con.register("_build_problems", pa.table({"problem_id": sorted(set(problem_ids))}))
     try:
-        rows = cat.query("build_contamination")
+        rows = cat.query("build/contamination")
     finally:
         cat.con.unregister("_build_problems")
     out: dict[str, list[dict]] = {}
@@ -288,16 +288,16 @@ class _Context:
 
 def _context(cat: Catalog) -> _Context:
     ts: dict[str, list[str]] = {}
-    for tid, src in cat.sql("build_trace_sources").fetchall():
+    for tid, src in cat.sql("build/trace_sources").fetchall():
         ts.setdefault(tid, []).append(src)
     return _Context(
-        fingerprint=cat.scalar("build_fingerprint"),
+        fingerprint=cat.scalar("build/fingerprint"),
         schema_version=cat.schema_version(),
-        stage_results=[{"table": s, "version": v, "rows": n} for s, v, n in cat.sql("build_stage_versions").fetchall()],
-        stage_runs=cat.query("build_stage_runs"),
-        sources=cat.query("build_sources"),
+        stage_results=[{"table": s, "version": v, "rows": n} for s, v, n in cat.sql("build/stage_versions").fetchall()],
+        stage_runs=cat.query("build/stage_runs"),
+        sources=cat.query("build/sources"),
         trace_sources=ts,
-        decontam=cat.query("build_decontam_benchmarks"),
+        decontam=cat.query("build/decontam_benchmarks"),
     )
 
 
@@ -386,7 +386,7 @@ def _record(cat: Catalog, job_id: str, recipe: Recipe, sel: Selection, out: Path
     })
     cat.con.register("_build_rows_in", rows)
     try:
-        cat.run("build_record", {
+        cat.run("build/record", {
             "build_id": build_id, "name": recipe.name, "variant": recipe.variant, "out_dir": str(out),
             "recipe": orjson.dumps(manifest["recipe"]).decode(),
             "counts": orjson.dumps(manifest["counts"]).decode(), "job_id": job_id,

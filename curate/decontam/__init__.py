@@ -108,7 +108,7 @@ def _write_matches(cat: Catalog, job_id: str, rows: list[dict]) -> None:
         return
     _register(cat, "_decontam_matches",
               [{**r, "spans": orjson.dumps(r["spans"]).decode()} for r in best.values()], _MATCH_SCHEMA)
-    cat.run("decontam_write_matches", {"job_id": job_id})
+    cat.run("decontam/write_matches", {"job_id": job_id})
     cat.con.unregister("_decontam_matches")
 
 
@@ -120,7 +120,7 @@ def _write_errors(cat: Catalog, job_id: str, errors: list[tuple[str, str]], name
     counters["errors"] += len(errors)
     _register(cat, "_decontam_errors", [{"problem_id": pid, "benchmark": n, "error": err}
                                         for pid, err in errors for n in names], _ERROR_SCHEMA)
-    cat.run("decontam_write_errors", {"job_id": job_id})
+    cat.run("decontam/write_errors", {"job_id": job_id})
     cat.con.unregister("_decontam_errors")
     log.warning("decontam: %d texts could not be scanned (table decontam_errors), e.g. %s",
                 len(errors), errors[0][1])
@@ -130,7 +130,7 @@ def _prepare(cat: Catalog, job_id: str, cfg: DecontamConfig, benches: dict[str, 
              where: dict[str, str]) -> dict[str, dict]:
     """Store items and reset benchmarks whose content or configuration changed. Returns the state."""
     key = cfg.config_key()
-    state = {r["benchmark"]: r for r in cat.query("decontam_state")}
+    state = {r["benchmark"]: r for r in cat.query("decontam/state")}
     for name, items in benches.items():
         fp = fingerprint(items)
         st = state.get(name)
@@ -142,10 +142,10 @@ def _prepare(cat: Catalog, job_id: str, cfg: DecontamConfig, benches: dict[str, 
         _register(cat, "_decontam_items", [{"benchmark": it.benchmark, "benchmark_id": it.id,
                                             "problem": it.problem, "answer": it.answer} for it in items],
                   _ITEM_SCHEMA)
-        cat.run("decontam_reset", {"benchmark": name, "origin": where[name], "n_items": len(items),
+        cat.run("decontam/reset", {"benchmark": name, "origin": where[name], "n_items": len(items),
                                    "fingerprint": fp, "config_key": key, "job_id": job_id})
         cat.con.unregister("_decontam_items")
-    return {r["benchmark"]: r for r in cat.query("decontam_state")}
+    return {r["benchmark"]: r for r in cat.query("decontam/state")}
 
 
 def decontaminate(cat: Catalog, job_id: str, cfg: DecontamConfig, *, ws=None, engine: str = "local",
@@ -154,7 +154,7 @@ def decontaminate(cat: Catalog, job_id: str, cfg: DecontamConfig, *, ws=None, en
     benches = load_benchmarks(cfg.benchmarks, cfg.benchmarks_dir)
     where = origins(cfg.benchmarks, cfg.benchmarks_dir)
     state = _prepare(cat, job_id, cfg, benches, where)
-    ends = cat.query("decontam_max_seq")[0]
+    ends = cat.query("decontam/max_seq")[0]
     counters: dict[str, Any] = {"benchmarks": len(benches), "items": sum(map(len, benches.values())),
                                 "problems_scanned": 0, "traces_scanned": 0, "matches": 0, "errors": 0}
     lexical = tuple(m for m in cfg.methods if m in LEXICAL_METHODS)
@@ -167,7 +167,7 @@ def decontaminate(cat: Catalog, job_id: str, cfg: DecontamConfig, *, ws=None, en
     per_method: dict[str, int] = {}
     for after, names in sorted(groups.items()):
         items = [it for n in names for it in benches[n]]
-        todo = cat.query("decontam_problems_todo", {"after": after, "upto": ends["problems"]})
+        todo = cat.query("decontam/problems_todo", {"after": after, "upto": ends["problems"]})
         texts = [(r["problem_id"], r["problem"]) for r in todo]
         counters["problems_scanned"] = max(counters["problems_scanned"], len(texts))
         if texts:
@@ -194,7 +194,7 @@ def decontaminate(cat: Catalog, job_id: str, cfg: DecontamConfig, *, ws=None, en
             trace_after.setdefault(state[name]["scanned_trace_seq"], []).append(name)
         for after, names in sorted(trace_after.items()):
             items = [it for n in names for it in benches[n]]
-            todo = cat.query("decontam_traces_todo", {"after": after, "upto": ends["traces"]})
+            todo = cat.query("decontam/traces_todo", {"after": after, "upto": ends["traces"]})
             counters["traces_scanned"] = max(counters["traces_scanned"], len(todo))
             owner = {r["trace_id"]: r["problem_id"] for r in todo}
             rows, errors = scan_texts([(r["trace_id"], r["text"]) for r in todo],
@@ -220,7 +220,7 @@ def decontaminate(cat: Catalog, job_id: str, cfg: DecontamConfig, *, ws=None, en
         per_method["llm_judge"] = len(judged)
         counters["matches"] += len(judged)
     for name in benches:
-        cat.run("decontam_mark_scanned", {"benchmark": name, "upto": ends["problems"],
+        cat.run("decontam/mark_scanned", {"benchmark": name, "upto": ends["problems"],
                                           "upto_traces": ends["traces"] if cfg.scan_traces else -1,
                                           "job_id": job_id})
     counters.update({f"by_{k}": v for k, v in sorted(per_method.items())})
@@ -267,7 +267,7 @@ def _judge(cat: Catalog, cfg: DecontamConfig, near: list[dict], counters: dict) 
     from .judge import Judge, JudgeConfig
 
     # a pair some method already matched needs no judge; one call per (problem, item) pair
-    have = {(r["problem_id"], r["benchmark"], r["benchmark_id"]) for r in cat.query("decontam_matched_pairs")}
+    have = {(r["problem_id"], r["benchmark"], r["benchmark_id"]) for r in cat.query("decontam/matched_pairs")}
     pairs: dict[tuple, dict] = {}
     for r in sorted(near, key=lambda r: -r["score"]):
         k = (r["problem_id"], r["benchmark"], r["benchmark_id"])
@@ -280,8 +280,8 @@ def _judge(cat: Catalog, cfg: DecontamConfig, near: list[dict], counters: dict) 
                     len(todo) - cfg.judge_max_pairs, cfg.judge_max_pairs)
         todo = todo[:cfg.judge_max_pairs]
     texts = {r["problem_id"]: r["problem"] for r in
-             cat.query("decontam_problem_texts", {"ids": sorted({r["problem_id"] for r in todo})})}
-    items = {(r["benchmark"], r["benchmark_id"]): r["problem"] for r in cat.query("decontam_item_texts")}
+             cat.query("decontam/problem_texts", {"ids": sorted({r["problem_id"] for r in todo})})}
+    items = {(r["benchmark"], r["benchmark_id"]): r["problem"] for r in cat.query("decontam/item_texts")}
     judge = Judge(JudgeConfig(cfg.judge_model, cfg.judge_base_url))
     out = []
     yes = errors = 0
@@ -315,7 +315,7 @@ def decontam_check(cat: Catalog, benchmark_file: str | Path, *, methods: tuple[s
         raise DistillateError(f"decontam-check supports the lexical methods {', '.join(LEXICAL_METHODS)}; "
                               f"not {', '.join(bad)}")
     items = load_file(benchmark_file)
-    problems = cat.query("decontam_all_problems")
+    problems = cat.query("decontam/all_problems")
     rows, errors = scan_texts([(r["problem_id"], r["problem"]) for r in problems],
                               payload_for(items, match or MatchConfig(), tuple(methods)), engine=engine,
                               workers=workers, show_progress=show_progress, what="decontam-check")
@@ -339,7 +339,7 @@ def contamination_pairs(cat: Catalog, *, problem_id: str | None = None, benchmar
     """Matches with the catalog problem and the benchmark item side by side (for the review app).
     `spans` is parsed: {"problem": [[start, end], ...], "benchmark": [[start, end], ...]} character offsets
     into `problem` and `benchmark_problem` (trace matches: "trace_id" and "trace" offsets instead)."""
-    rows = cat.query("decontam_pairs", {"problem_id": problem_id, "benchmark": benchmark, "limit": limit})
+    rows = cat.query("decontam/pairs", {"problem_id": problem_id, "benchmark": benchmark, "limit": limit})
     for r in rows:
         if isinstance(r["spans"], str):
             r["spans"] = orjson.loads(r["spans"])
@@ -351,8 +351,8 @@ def contamination_pairs(cat: Catalog, *, problem_id: str | None = None, benchmar
 def report_section(cat: Catalog) -> dict:
     """Hits per benchmark and method (the `decontam` key of `distillate report --json`)."""
     try:
-        benches = cat.query("decontam_report_benchmarks")
-        totals = cat.query("decontam_report_totals")[0]
+        benches = cat.query("decontam/report_benchmarks")
+        totals = cat.query("decontam/report_totals")[0]
     except Exception as e:  # a snapshot written before migration 005 has no decontam tables
         if "decontam_" not in str(e):
             raise
@@ -363,7 +363,7 @@ def report_section(cat: Catalog) -> dict:
             "origin": b["origin"], "items": b["n_items"], "fingerprint": b["fingerprint"],
             "scanned_at": str(b["scanned_at"]) if b["scanned_at"] else None,
             "problems": b["problems"], "items_matched": b["items_matched"], "methods": {}}
-    for r in cat.query("decontam_report"):
+    for r in cat.query("decontam/report"):
         entry = out["benchmarks"].setdefault(r["benchmark"], {"origin": None, "items": None, "problems": 0,
                                                               "items_matched": 0, "methods": {}})
         entry["methods"][r["method"]] = {"problems": r["problems"], "items": r["items"]}

@@ -114,7 +114,7 @@ def _todo_batches(cat, kind: str, key: str, batch_size: int) -> Iterator[tuple[l
 
     cur = cat.con.cursor()  # a second cursor: the stage writes on the main one while this streams
     try:
-        reader = cur.sql(sql_text(f"dedup_{kind}s_todo"), params={"config_key": key}).to_arrow_reader(batch_size)
+        reader = cur.sql(sql_text(f"dedup/{kind}s_todo"), params={"config_key": key}).to_arrow_reader(batch_size)
         for rb in reader:
             d = rb.to_pydict()
             yield d["item_id"], d["text"]
@@ -129,7 +129,7 @@ def compute_signatures(ctx, cfg: DedupConfig, kind: str) -> int:
     from distillate.curate.executor import map_batches
 
     hasher = cfg.hasher(kind)
-    todo = ctx.cat.scalar(f"dedup_{kind}s_todo_count", {"config_key": hasher.key})
+    todo = ctx.cat.scalar(f"dedup/{kind}s_todo_count", {"config_key": hasher.key})
     if not todo:
         return 0
     done = 0
@@ -143,7 +143,7 @@ def compute_signatures(ctx, cfg: DedupConfig, kind: str) -> int:
                             "numbers_hash": pa.array(res["numbers_hash"], pa.uint64()),
                             "signature": pa.array(res["signature"], pa.binary())})
             ctx.cat.con.register("new_signatures", tbl)
-            ctx.cat.run("dedup_save_signatures")
+            ctx.cat.run("dedup/save_signatures")
             ctx.cat.con.unregister("new_signatures")
             done += len(res["item_id"])
             bar.update(task, advance=len(res["item_id"]))
@@ -165,7 +165,7 @@ class Loaded:
 
 
 def load_signatures(cat, kind: str, key: str, permutations: int) -> Loaded:
-    t = cat.arrow("dedup_load_signatures", {"item_kind": kind, "config_key": key})
+    t = cat.arrow("dedup/load_signatures", {"item_kind": kind, "config_key": key})
     n = t.num_rows
     sig = (np.frombuffer(b"".join(t.column("signature").to_pylist()), dtype="<u4").reshape(n, permutations)
            if n else np.zeros((0, permutations), np.uint32))
@@ -253,7 +253,7 @@ def iter_texts(cat, kind: str, ids: list[str], batch: int = 512) -> Iterator[tup
     cur = cat.con.cursor()
     try:
         cur.register("need_ids", pa.table({"item_id": pa.array(ids, pa.string())}))
-        reader = cur.sql(sql_text("dedup_texts"), params={"item_kind": kind}).to_arrow_reader(batch)
+        reader = cur.sql(sql_text("dedup/texts"), params={"item_kind": kind}).to_arrow_reader(batch)
         for rb in reader:
             d = rb.to_pydict()
             yield d["item_id"], d["text"]
@@ -312,7 +312,7 @@ def link(cat, cfg: DedupConfig, kind: str, data: Loaded, show_progress: bool) ->
                             salt=data.numbers if kind == "problem" else None)
     pos = {item: i for i, item in enumerate(data.ids)}
     cached: dict[tuple[int, int], tuple[float, bool]] = {}
-    for r in cat.query("dedup_load_pairs", {"item_kind": kind, "config_key": hasher.key}):
+    for r in cat.query("dedup/load_pairs", {"item_kind": kind, "config_key": hasher.key}):
         if r["method"] == "jaccard" and r["a"] in pos and r["b"] in pos:
             a, b = sorted((pos[r["a"]], pos[r["b"]]))
             cached[(a, b)] = (r["similarity"], r["is_dup"])
@@ -338,7 +338,7 @@ def link(cat, cfg: DedupConfig, kind: str, data: Loaded, show_progress: bool) ->
         verified += got
     if verified:
         cat.con.register("new_pairs", _pair_table(kind, hasher.key, "jaccard", data.ids, verified))
-        cat.run("dedup_save_pairs")
+        cat.run("dedup/save_pairs")
         cat.con.unregister("new_pairs")
     sims = dict(cached)
     sims.update({(a, b): (j, ok) for a, b, j, ok in verified})
@@ -390,7 +390,7 @@ def _similarities(cat, cfg: DedupConfig, kind: str, data: Loaded, want: list[tup
         kc = cfg.kind(kind)
         verified = verify_pairs(cat, kind, cfg.hasher(kind), kc.threshold, data.ids, sorted(todo), show_progress)
         cat.con.register("new_pairs", _pair_table(kind, cfg.hasher(kind).key, "jaccard", data.ids, verified))
-        cat.run("dedup_save_pairs")
+        cat.run("dedup/save_pairs")
         cat.con.unregister("new_pairs")
         for a, b, j, ok in verified:
             sims[(a, b)] = (j, ok)
@@ -523,7 +523,7 @@ def run_stage(ctx) -> dict:
     probs, c2 = dedup_problems(ctx, cfg)
     counters.update(c1)
     counters.update(c2)
-    before = ctx.cat.query("dedup_current")
+    before = ctx.cat.query("dedup/current")
     con = ctx.cat.con
     con.register("new_dups", pa.table(dups, schema=pa.schema([
         ("trace_id", pa.string()), ("kind", pa.string()), ("duplicate_of", pa.string()),
@@ -534,10 +534,10 @@ def run_stage(ctx) -> dict:
     con.register("new_problem_clusters", pa.table(probs, schema=pa.schema([
         ("problem_id", pa.string()), ("canonical_problem_id", pa.string()), ("kind", pa.string()),
         ("similarity", pa.float64())])))
-    ctx.cat.run("dedup_write_results")
+    ctx.cat.run("dedup/write_results")
     for name in ("new_dups", "new_clusters", "new_problem_clusters"):
         con.unregister(name)
-    counters["rows_changed"] = _changed(before, ctx.cat.query("dedup_current"))
+    counters["rows_changed"] = _changed(before, ctx.cat.query("dedup/current"))
     return counters
 
 
@@ -548,7 +548,7 @@ def apply_policy(cat, policy: str) -> dict[str, str]:
     stored clusters (no rerun): what a build uses to re-pick (`verified_first` reads current verdicts)."""
     if policy not in POLICIES:
         raise DistillateError(f"unknown dedup keep policy {policy!r}; choose one of: {', '.join(POLICIES)}")
-    rows = cat.query("dedup_policy_members")
+    rows = cat.query("dedup/policy_members")
     out: dict[str, str] = {}
     i = 0
     while i < len(rows):
@@ -568,8 +568,8 @@ def apply_policy(cat, policy: str) -> dict[str, str]:
 
 
 def report_section(cat) -> dict:
-    per_source = {r.pop("source"): r for r in cat.query("dedup_report")}
-    problems = {r.pop("kind"): r for r in cat.query("dedup_report_problems")}
+    per_source = {r.pop("source"): r for r in cat.query("dedup/report")}
+    problems = {r.pop("kind"): r for r in cat.query("dedup/report_problems")}
     return {
         "exact_duplicates": sum(r["exact_duplicates"] for r in per_source.values()),
         "near_duplicates": sum(r["near_duplicates"] for r in per_source.values()),

@@ -64,12 +64,12 @@ def load_problems(cat: Catalog, job_id: str, problems: str, show_progress: bool 
         if stats.quarantined:
             log.warning("%d row(s) of %s could not be read: see `distillate quarantine --source %s`",
                         stats.quarantined, p, source)
-        return cat.query("gen_problems_of_file", {"source": source, "file": str(p)})
-    known = {r["source"] for r in cat.query("gen_sources")}
+        return cat.query("generate/problems_of_file", {"source": source, "file": str(p)})
+    known = {r["source"] for r in cat.query("generate/sources")}
     if problems not in known:
         raise DistillateError(f"--problems {problems}: no such file, and no catalog source of that name "
                               f"(sources: {', '.join(sorted(known)) or 'none'})")
-    return cat.query("gen_problems_of_source", {"source": problems})
+    return cat.query("generate/problems_of_source", {"source": problems})
 
 
 def generate(ws: Workspace, cfg: GenerateConfig, problems: str, show_progress: bool = True) -> RunResult:
@@ -98,9 +98,9 @@ def reformat(ws: Workspace, cfg: ReformatConfig, show_progress: bool = True) -> 
     if not ws.exists():
         raise DistillateError(f"no catalog in {ws.root}: ingest the traces to reformat first")
     with ws.job("reformat", _job_args(cfg)) as (cat, job_id):
-        rows = cat.query("gen_reformat_traces", {"source": cfg.traces_source})
+        rows = cat.query("generate/reformat_traces", {"source": cfg.traces_source})
         if not rows:
-            known = {r["source"] for r in cat.query("gen_sources")}
+            known = {r["source"] for r in cat.query("generate/sources")}
             raise DistillateError(f"--traces {cfg.traces_source}: " + (
                 "that source has no traces to rewrite" if cfg.traces_source in known else
                 f"no such source (sources: {', '.join(sorted(known)) or 'none'})"))
@@ -135,7 +135,7 @@ def _register_source(cat: Catalog, cfg: GenerateConfig, kind: str) -> None:
     where = cfg.endpoint if cfg.backend == "openai" else "vLLM offline engine"
     from .client import public_endpoint
 
-    cat.run("upsert_source", {"source": cfg.source_name, "kind": kind, "license": None,
+    cat.run("ingest/upsert_source", {"source": cfg.source_name, "kind": kind, "license": None,
                               "description": f"{cfg.model} via {public_endpoint(where) if cfg.backend == 'openai' else where}"})
 
 
@@ -143,7 +143,7 @@ def _register_source(cat: Catalog, cfg: GenerateConfig, kind: str) -> None:
 
 def report_section(cat: Catalog, limit: int = 200) -> dict:
     try:
-        status = cat.query("gen_report_status")
+        status = cat.query("generate/report_status")
     except duckdb.CatalogException:
         return {}  # a catalog from before migration 007
     totals = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0, "cost_usd": 0.0,
@@ -158,17 +158,17 @@ def report_section(cat: Catalog, limit: int = 200) -> dict:
         totals["unpriced_requests"] += r["unpriced"]
     priced = any(r["cost_usd"] is not None for r in status)
     totals["cost_usd"] = round(totals["cost_usd"], 9) if priced else None
-    pr_tot = cat.query("gen_report_pass_rate_totals")[0]
-    rf = cat.query("gen_report_reformat")[0]
+    pr_tot = cat.query("generate/report_pass_rate_totals")[0]
+    rf = cat.query("generate/report_reformat")[0]
     return {
         "journal": {"by_status": by_status, **totals,
                     "rows": [{k: (round(v, 9) if isinstance(v, float) else v) for k, v in r.items()} for r in status]},
-        "failures": cat.query("gen_report_errors"),
+        "failures": cat.query("generate/report_errors"),
         "pass_rates": {**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in pr_tot.items()},
-                       "buckets": {r["bucket"]: r["problems"] for r in cat.query("gen_report_pass_rates")},
-                       "per_problem": cat.query("gen_report_pass_rate_list", {"limit": limit}), "limit": limit},
+                       "buckets": {r["bucket"]: r["problems"] for r in cat.query("generate/report_pass_rates")},
+                       "per_problem": cat.query("generate/report_pass_rate_list", {"limit": limit}), "limit": limit},
         "reformat": {**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in rf.items()},
-                     "reasons": {r["reason"]: r["traces"] for r in cat.query("gen_report_reformat_reasons")}},
+                     "reasons": {r["reason"]: r["traces"] for r in cat.query("generate/report_reformat_reasons")}},
     }
 
 

@@ -170,12 +170,12 @@ class Runner:
         try:
             con.execute("BEGIN")
             try:
-                self.cat.run("gen_plan", {"job_id": self.job_id})
+                self.cat.run("generate/plan", {"job_id": self.job_id})
                 con.execute("COMMIT").fetchall()
             except Exception:
                 con.execute("ROLLBACK")
                 raise
-            known = {r["request_id"]: r for r in self.cat.query("gen_plan_state")}
+            known = {r["request_id"]: r for r in self.cat.query("generate/plan_state")}
         finally:
             con.unregister("_gen_plan")
         todo = []
@@ -231,13 +231,13 @@ class Runner:
         def journal():
             con.register("_gen_updates", pa.Table.from_pylist(updates, schema=_UPDATE_SCHEMA))
             try:
-                self.cat.run("gen_update", {"job_id": self.job_id, "endpoint": self.endpoint})
+                self.cat.run("generate/update", {"job_id": self.job_id, "endpoint": self.endpoint})
             finally:
                 con.unregister("_gen_updates")
             if checks:
                 con.register("_gen_checks", pa.Table.from_pylist(checks, schema=_CHECK_SCHEMA))
                 try:
-                    self.cat.run("gen_reformat_check")
+                    self.cat.run("generate/reformat_check")
                 finally:
                     con.unregister("_gen_checks")
 

@@ -126,9 +126,9 @@ class _Batch:
         try:
             for name, rows in tables.items():
                 con.register(name, _arrow(name, rows))
-            new_ids |= {r[0] for r in self.cat.sql("ingest_new_ids").fetchall()}
-            for q in ("ingest_problems", "ingest_problem_sources", "ingest_traces",
-                      "ingest_trace_sources", "ingest_quarantine"):
+            new_ids |= {r[0] for r in self.cat.sql("ingest/new_ids").fetchall()}
+            for q in ("ingest/problems", "ingest/problem_sources", "ingest/traces",
+                      "ingest/trace_sources", "ingest/quarantine"):
                 self.cat.run(q, {"job_id": self.job_id})
             if before_commit is not None:
                 before_commit()
@@ -247,7 +247,7 @@ def add_records(cat: Catalog, job_id: str, source: str, items: list[tuple[Row, R
     `before_commit()` writes, is committed in one transaction. Returns {'new': n, 'present': n}."""
     stats = FileStats(source)
     staged = [(stats, row, rec, sid) for row, rec, sid in items]
-    _add_all(_Batch(cat, source, job_id, cat.scalar("max_seq") or 0), staged, record_ids(_id_texts(staged)),
+    _add_all(_Batch(cat, source, job_id, cat.scalar("ingest/max_seq") or 0), staged, record_ids(_id_texts(staged)),
              before_commit)
     return {"new": stats.records_new, "present": stats.records_present}
 
@@ -271,7 +271,7 @@ def ingest(cat: Catalog, job_id: str, inputs: list[str], source: str, fmt: str =
     """Ingest files / HF datasets into the catalog under one source name."""
     validate_inputs(inputs, source, fmt)
     stats = IngestStats(source)
-    seq = cat.scalar("max_seq") or 0
+    seq = cat.scalar("ingest/max_seq") or 0
     batch = _Batch(cat, source, job_id, seq)
     ids = _IdPipeline(batch)
     any_trace = False
@@ -305,10 +305,10 @@ def ingest(cat: Catalog, job_id: str, inputs: list[str], source: str, fmt: str =
                     bar.update(task, completed=fs.rows_read, info=f"{fs.quarantined} quarantined")
             ids.drain()
             bar.update(task, completed=fs.rows_read, total=fs.rows_read, info=f"{fs.quarantined} quarantined")
-            cat.run("source_file_add", {"source": source, "file": path, "format": fmt, "rows_read": fs.rows_read,
+            cat.run("ingest/source_file_add", {"source": source, "file": path, "format": fmt, "rows_read": fs.rows_read,
                                         "records_new": fs.records_new, "records_present": fs.records_present,
                                         "quarantined": fs.quarantined, "job_id": job_id})
-    cat.run("upsert_source", {"source": source, "kind": "traces" if any_trace else "problems",
+    cat.run("ingest/upsert_source", {"source": source, "kind": "traces" if any_trace else "problems",
                               "license": license, "description": description})
     log.debug("ingested %s", stats.as_dict())
     return stats

@@ -12,8 +12,8 @@ _QS = ("p10", "p25", "p50", "p75", "p90", "p99")
 
 def report_section(cat) -> dict[str, Any]:
     """Counts (truncated, looping, unsuitable_problem, ...), token quantiles, per-source distributions,
-    marker kinds and problem reasons. All SQL in sql/queries/signals_*.sql."""
-    s = cat.query("signals_summary")[0]
+    marker kinds and problem reasons. All SQL in sql/queries/signals/*.sql."""
+    s = cat.query("signals/summary")[0]
     s = {k: (0 if v is None and k not in ("token_quantiles", "max_tokens", "markers_per_1k_mean", "tokenizers")
              else v) for k, v in s.items()}  # aggregates over no rows are NULL: counts are 0
     q = s.pop("token_quantiles") or []
@@ -21,20 +21,20 @@ def report_section(cat) -> dict[str, Any]:
     s["tokenizers"] = [t for t in (s["tokenizers"] or []) if t is not None]
     s["markers"] = int(s["markers"] or 0)
     by_source = {}
-    for r in cat.query("signals_by_source"):
+    for r in cat.query("signals/by_source"):
         src = r.pop("source")
         tq = r.pop("token_quantiles") or [None] * 3
         r["token_quantiles"] = {k: (round(v, 1) if v is not None else None) for k, v in zip(("p10", "p50", "p90"), tq)}
         r["markers"], r["token_histogram"] = {}, {str(b): 0 for b in HIST_BINS}
         by_source[src] = r
-    for r in cat.query("signals_marker_kinds"):
+    for r in cat.query("signals/marker_kinds"):
         if r["source"] in by_source:
             by_source[r["source"]]["markers"][r["kind"]] = {"n": r["n"], "per_1k": r["per_1k"]}
-    for r in cat.query("signals_token_histogram"):
+    for r in cat.query("signals/token_histogram"):
         if r["source"] in by_source:
             by_source[r["source"]]["token_histogram"][str(r["lo"])] = r["n"]
     s["by_source"] = by_source
-    s["problem_reasons"] = cat.query("signals_problem_reasons")[0]
+    s["problem_reasons"] = cat.query("signals/problem_reasons")[0]
     return s
 
 
@@ -114,7 +114,7 @@ def charts(cat, report: dict[str, Any]) -> dict[str, str]:
         out["funnel"] = _png(fig)
     sig = report.get("signals") or {}
     if sig.get("with_signals"):
-        rows = cat.query("signals_token_lengths")
+        rows = cat.query("signals/token_lengths")
         by: dict[str, list[int]] = {}
         for r in rows:
             by.setdefault(r["source"], []).append(r["n_tokens"])

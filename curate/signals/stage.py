@@ -119,7 +119,7 @@ def _write_traces(cat, signals, markers) -> None:
     cat.con.register("new_markers", markers)
     cat.con.execute("BEGIN")
     try:
-        cat.run("signals_write_traces")
+        cat.run("signals/write_traces")
         cat.con.execute("COMMIT")
     except BaseException:
         cat.con.execute("ROLLBACK")
@@ -154,14 +154,14 @@ def compute_problems(cat, cfg: SignalConfig, config_hash: str, engine: str = "lo
     """Problem signals for every problem whose row is missing or outdated, in batches over the workers."""
     from distillate.curate.executor import map_batches
 
-    todo = cat.sql("signals_problems_todo", {"version": VERSION, "config_hash": config_hash}).fetchall()
+    todo = cat.sql("signals/problems_todo", {"version": VERSION, "config_hash": config_hash}).fetchall()
     counts = {"problems": len(todo), "unsuitable_problems": 0}
     batches = (todo[i:i + PROBLEM_BATCH] for i in range(0, len(todo), PROBLEM_BATCH))
     for tbl in map_batches(_problem_batch, batches, (cfg, config_hash), engine=engine, ray_address=ray_address,
                            workers=_workers(cfg, len(todo), PROBLEM_BATCH)):
         cat.con.register("new_problem_signals", tbl)
         try:
-            cat.run("signals_write_problems")
+            cat.run("signals/write_problems")
         finally:
             cat.con.unregister("new_problem_signals")
         counts["unsuitable_problems"] += tbl["unsuitable"].to_pylist().count(True)
@@ -193,13 +193,13 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
                                                     ctx.opt("ray_address"))
     finally:  # also when the problems fail: the tokenizer's child process is waited for and cleaned up
         spec = resolving()
-    todo = dict(cat.sql("signals_traces_todo", {"version": VERSION, "tokenizer": spec.name,
+    todo = dict(cat.sql("signals/traces_todo", {"version": VERSION, "tokenizer": spec.name,
                                                 "config_hash": config_hash}).fetchall())  # id -> seq
     counters.update({"traces": len(todo), "tokenizer": spec.name, "truncated": 0, "looping": 0,
                      "language_mixed": 0, "errors": 0})
     if not todo:
         return counters
-    cat.run("signals_clear_markers", {"ids": list(todo)})
+    cat.run("signals/clear_markers", {"ids": list(todo)})
     # shard by shard, with a completion marker per shard: a killed run resumes (curate/shards.py)
     shards = ShardedRun(ctx, "stats", f"{VERSION}:{spec.name}:{config_hash}")
     batches = shards.batches(todo, cfg.batch_size)
@@ -207,7 +207,7 @@ def run_stage(ctx, cfg: SignalConfig | None = None) -> dict[str, Any]:
 
     def texts():
         for b in batches:
-            yield cat.arrow("signals_trace_texts", b)
+            yield cat.arrow("signals/trace_texts", b)
 
     with progress(disable=not ctx.show_progress) as bar:
         task = bar.add_task("signals", total=len(todo), info="")

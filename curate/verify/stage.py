@@ -93,7 +93,7 @@ class Judge:
 
 def _load_cache(cat) -> int:
     n = 0
-    for gold, pred, result in cat.sql("verify_cache_load", {"version": VERSION}).fetchall():
+    for gold, pred, result in cat.sql("verify/cache_load", {"version": VERSION}).fetchall():
         core._CACHE[(VERSION, gold, pred)] = orjson.loads(result)
         n += 1
     core.drain_new()
@@ -112,7 +112,7 @@ def _save_cache(cat, new: list[tuple[str, str, dict]]) -> int:
         "result": [orjson.dumps(r).decode() for _, _, r in new]})
     cat.con.register("new_cache", tbl)
     try:
-        cat.run("verify_cache_save")
+        cat.run("verify/cache_save")
     finally:
         cat.con.unregister("new_cache")
     return len(new)
@@ -129,7 +129,7 @@ def _write(cat, rows: list[dict]) -> None:
         ("reference_answer", pa.string()), ("judge_requested", pa.bool_())]))
     cat.con.register("new_verdicts", tbl)
     try:
-        cat.run("verify_write")
+        cat.run("verify/write")
     finally:
         cat.con.unregister("new_verdicts")
 
@@ -150,7 +150,7 @@ def run_stage(ctx) -> dict[str, Any]:
     cfg = VerifyConfig.from_ctx(ctx)
     cat = ctx.cat
     judge = Judge(cfg) if cfg.judge_endpoint else None
-    todo = cat.sql("verify_todo", {"version": VERSION, "judge": judge is not None}).fetchall()
+    todo = cat.sql("verify/todo", {"version": VERSION, "judge": judge is not None}).fetchall()
     counters: dict[str, Any] = {"checked": 0, **{v: 0 for v in VERDICTS}, "judged_by_llm": 0,
                                 "cache_loaded": _load_cache(cat) if todo else 0, "cache_saved": 0}
     if not todo:
@@ -164,7 +164,7 @@ def run_stage(ctx) -> dict[str, Any]:
 
     def texts():
         for b in batches:
-            rows = cat.sql("verify_texts", b).fetchall()
+            rows = cat.sql("verify/texts", b).fetchall()
             fetched.append(rows)
             yield rows
 
@@ -213,19 +213,19 @@ def report_section(cat) -> dict[str, Any]:
     by_source: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     judged = 0
-    for r in cat.query("verify_report"):
+    for r in cat.query("verify/report"):
         key = r["verdict"] or "unverified"
         by_source.setdefault(r["source"], {})[key] = r["n"]
         totals[key] = totals.get(key, 0) + r["n"]
         judged += r["judged"]
     methods: dict[str, int] = {}
     versions: dict[str, int] = {}
-    for r in cat.query("verify_report_methods"):
+    for r in cat.query("verify/report_methods"):
         methods[r["method"] or "none"] = methods.get(r["method"] or "none", 0) + r["n"]
         versions[r["verifier_version"]] = versions.get(r["verifier_version"], 0) + r["n"]
     labels = {"label_correct_verdict_correct": 0, "label_correct_verdict_incorrect": 0,
               "label_incorrect_verdict_correct": 0, "label_incorrect_verdict_incorrect": 0}
-    for r in cat.query("verify_report_labels"):
+    for r in cat.query("verify/report_labels"):
         labels[f"label_{'correct' if r['label_correct'] else 'incorrect'}_verdict_{r['verdict']}"] = r["n"]
     decided = totals.get("correct", 0) + totals.get("incorrect", 0)
     return {"verifier_version": VERSION, "verdicts": totals, "by_source": by_source, "methods": methods,

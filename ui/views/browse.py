@@ -1,4 +1,4 @@
-"""Browse: a filtered, paged table of traces computed by DuckDB (ui_browse.sql): only one page of rows ever
+"""Browse: a filtered, paged table of traces computed by DuckDB (ui/browse.sql): only one page of rows ever
 leaves the database, so it stays fast with a million traces. Filters live in session state (they persist
 across pages, and Trace's next/previous walk the same list)."""
 
@@ -48,12 +48,12 @@ with common.reader() as r:
         if blds:
             ids = {}
             for b in blds:
-                for v in r.query("ui_build_variants", {"job_id": b["job_id"], "name": b["name"]}):
+                for v in r.query("ui/build_variants", {"job_id": b["job_id"], "name": b["name"]}):
                     ids[v["build_id"]] = f"{b['name']} / {v['variant']} ({str(b['created_at'])[:16]})"
             st.selectbox("In build", [None] + list(ids), key="f_build_id", persist_state=P,
                          format_func=lambda v: "(any)" if v is None else ids.get(v, v))
             if st.session_state.get("f_build_id"):
-                reasons = [x["reason"] for x in r.query("ui_build_reason_list",
+                reasons = [x["reason"] for x in r.query("ui/build_reason_list",
                                                         {"build_id": st.session_state["f_build_id"]})]
                 st.selectbox("kept / drop reason", ["(any)", "(kept)", "(dropped)"] + reasons,
                              key="f_build_reason", persist_state=P)

@@ -19,13 +19,13 @@ with common.reader() as r:
                                               f"{blds[i]['variants']} variant(s) · job {blds[i]['job_id']}")
     b = blds[pick]
     key = {"job_id": b["job_id"], "name": b["name"]}
-    variants = r.query("ui_build_variants", key)
+    variants = r.query("ui/build_variants", key)
     st.subheader("Variants")
     st.dataframe(pd.DataFrame([{"variant": v["variant"], "kept": v["kept"], "dropped": v["dropped"],
                                 "kept %": round(100 * (v["kept"] or 0) / max(1, (v["kept"] or 0) + (v["dropped"] or 0)), 1),
                                 "out_dir": v["out_dir"]} for v in variants]), hide_index=True, width="stretch")
-    reasons = pd.DataFrame(r.query("ui_build_reasons", key))
-    dist = pd.DataFrame(r.query("ui_build_distributions", key))
+    reasons = pd.DataFrame(r.query("ui/build_reasons", key))
+    dist = pd.DataFrame(r.query("ui/build_distributions", key))
     c1, c2 = st.columns(2)
     with c1:
         st.caption("Rows dropped per funnel step (first reason)")
@@ -54,7 +54,7 @@ with common.reader() as r:
     c1, c2, c3 = st.columns([2, 2, 1])
     vi = c1.selectbox("variant", range(len(variants)), format_func=lambda i: variants[i]["variant"], key="bl_var")
     reason_opts = ["(kept)", "(dropped)"] + [x["reason"] for x in
-                                             r.query("ui_build_reason_list", {"build_id": variants[vi]["build_id"]})]
+                                             r.query("ui/build_reason_list", {"build_id": variants[vi]["build_id"]})]
     why = c2.selectbox("rows", reason_opts, key="bl_reason")
     if c3.button("Browse them", key="bl_browse"):
         common.reset_filters(build_id=variants[vi]["build_id"], build_reason=why)

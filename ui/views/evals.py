@@ -13,7 +13,7 @@ with common.reader() as r:
     if not r.has("eval_runs"):
         st.info("This snapshot has no evaluation tables yet (the eval stage has not landed in it).")
         st.stop()
-    runs = r.query("eval_runs_list")
+    runs = r.query("eval/runs_list")
     if not runs:
         st.info("No evaluation run recorded: run `distillate eval MODEL --benchmarks aime24,...`.")
         st.stop()
@@ -22,7 +22,7 @@ with common.reader() as r:
                                 **{b["benchmark"]: round(100 * b["accuracy"], 1) for b in (x["benchmarks"] or [])
                                    if b.get("benchmark")}} for x in runs]), hide_index=True, width="stretch")
     chosen = st.multiselect("Compare runs", [x["run_id"] for x in runs], default=[runs[0]["run_id"]], key="ev_runs")
-    res = pd.DataFrame(r.query("ui_eval_results", {"run_ids": chosen})) if chosen else pd.DataFrame()
+    res = pd.DataFrame(r.query("ui/eval_results", {"run_ids": chosen})) if chosen else pd.DataFrame()
     if not res.empty:
         res["accuracy %"] = 100 * res["accuracy"]
         res["run"] = res["run_id"] + " · " + res["model"]
@@ -40,7 +40,7 @@ with common.reader() as r:
                          format_func=lambda v: "(all)" if v is None else v, key="ev_bench")
     corr = c2.segmented_control("correct", ("yes", "no"), key="ev_correct")
     page = st.session_state.get("ev_page", 0)
-    rows = r.query("ui_eval_samples", {"run_id": run, "benchmark": bench,
+    rows = r.query("ui/eval_samples", {"run_id": run, "benchmark": bench,
                                        "correct": None if corr is None else corr == "yes",
                                        "limit": 50, "offset": page * 50})
     total = rows[0]["total"] if rows else 0

@@ -7,7 +7,7 @@ import streamlit as st
 
 from distillate.ui import common, data
 
-BIN_EDGES = [0, 500, 1000, 2000, 4000, 8000, 16000, 32000]  # signals_token_histogram.sql bins
+BIN_EDGES = [0, 500, 1000, 2000, 4000, 8000, 16000, 32000]  # signals/token_histogram.sql bins
 
 
 def _go(**preset):
@@ -18,7 +18,7 @@ def _go(**preset):
 st.title("Overview")
 with common.reader() as r:
     common.snapshot_caption(r)
-    totals = common.cached_query(r, "report_totals")[0]
+    totals = common.cached_query(r, "report/totals")[0]
     srcs = data.sources(r)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("traces", f"{totals['traces']:,}")
@@ -30,7 +30,7 @@ with common.reader() as r:
     st.subheader("Curation funnel")
     source = st.selectbox("Source", ["(all sources)"] + srcs, key="ov_source")
     src = None if source == "(all sources)" else source
-    steps = common.cached_query(r, "report_funnel", {"source": src})
+    steps = common.cached_query(r, "report/funnel", {"source": src})
     ran = [s for s in steps if s["ran"]]
     if not ran:
         st.info("No curation stage has run yet: `distillate curate` fills the funnel.")
@@ -63,17 +63,17 @@ with common.reader() as r:
                 _go(sources=preset.pop("source"), **preset)
 
     st.subheader("Sources")
-    src_rows = common.cached_query(r, "report_sources")
+    src_rows = common.cached_query(r, "report/sources")
     st.dataframe(pd.DataFrame(src_rows), hide_index=True, width="stretch")
     pick = st.selectbox("Browse the traces of", srcs, key="ov_browse_source") if srcs else None
     if pick and st.button("Browse this source", key="ov_browse_btn"):
         _go(sources=[pick])
 
     st.subheader("Distributions")
-    if not common.cached_query(r, "signals_summary")[0]["with_signals"]:
+    if not common.cached_query(r, "signals/summary")[0]["with_signals"]:
         st.info("No signals yet: run `distillate curate --stages stats` for token lengths and markers.")
     else:
-        hist = pd.DataFrame(common.cached_query(r, "signals_token_histogram"))
+        hist = pd.DataFrame(common.cached_query(r, "signals/token_histogram"))
         if src:
             hist = hist[hist["source"] == src]
         hist["bin"] = hist["lo"].map(lambda v: f"{v // 1000}k+" if v >= 1000 else f"{v}+")
@@ -93,13 +93,13 @@ with common.reader() as r:
             lo = int(bins[pick_bin]["lo"])
             nxt = [e for e in BIN_EDGES if e > lo]
             _go(sources=[bins[pick_bin]["source"]], tok_min=lo, tok_max=(nxt[0] - 1) if nxt else None)
-        by_src = common.cached_query(r, "signals_by_source")
+        by_src = common.cached_query(r, "signals/by_source")
         if src:
             by_src = [x for x in by_src if x["source"] == src]
         st.caption("Per-source signal rates and token quantiles (p10, p50, p90)")
         st.dataframe(pd.DataFrame(by_src), hide_index=True, width="stretch")
         if r.has("trace_markers"):
-            kinds = pd.DataFrame(common.cached_query(r, "signals_marker_kinds"))
+            kinds = pd.DataFrame(common.cached_query(r, "signals/marker_kinds"))
             if not kinds.empty:
                 st.caption("Reflection markers by kind")
                 st.dataframe(kinds, hide_index=True, width="stretch")

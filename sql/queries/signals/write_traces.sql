@@ -1,5 +1,5 @@
 -- signals stage: upsert one batch (new_signals, new_markers: Arrow tables registered by the stage).
--- The markers of recomputed traces were deleted once before the first batch (signals_clear_markers):
+-- The markers of recomputed traces were deleted once before the first batch (signals/clear_markers):
 -- a per-batch delete would scan the whole, growing trace_markers table every batch.
 INSERT OR REPLACE INTO trace_signals (
        trace_id, signal_version, tokenizer, n_tokens, thought_tokens, solution_tokens, truncated, looping,
