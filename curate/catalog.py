@@ -8,6 +8,7 @@ transaction each, and recorded in `schema_migrations`; views are (re)created aft
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -169,6 +170,45 @@ class Catalog:
     def scalar(self, name: str, params: dict[str, Any] | list | None = None):
         rows = self.sql(name, params).fetchall()
         return rows[0][0] if rows else None
+
+    def reader(self, name: str, params: dict[str, Any] | None = None, batch_size: int = 1024):
+        """Stream the named SELECT as Arrow record batches on a second cursor, so the caller can keep
+        writing on the catalog while it reads."""
+        cur = self.con.cursor()
+        return cur.sql(sql_text(name), params=params or {}).to_arrow_reader(batch_size)
+
+    def relation(self, name: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """The named SELECT as a lazy DuckDB relation (filter, order, project it in the database)."""
+        return self.con.sql(sql_text(name), params=params or {})
+
+    @contextmanager
+    def registered(self, **tables):
+        """Arrow tables (or other DuckDB-scannable objects) visible to SQL under the given names for the block."""
+        for name, tbl in tables.items():
+            self.con.register(name, tbl)
+        try:
+            yield self
+        finally:
+            for name in tables:
+                self.con.unregister(name)
+
+    @contextmanager
+    def transaction(self):
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        self.con.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        self.con.execute("CHECKPOINT").fetchall()
+
+    def fetch(self, sql: str, params: dict[str, Any] | list | None = None) -> list[tuple]:
+        """Ad-hoc SQL for tests and tools (product code uses named SQL files)."""
+        return self.con.execute(sql, params or []).fetchall()
 
     def run_checks(self) -> dict[str, list[tuple]]:
         """Run sql/checks/*.sql; each returns the offending rows. Returns only failing checks."""
