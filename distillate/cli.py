@@ -375,6 +375,24 @@ def eval_plot(
     out.print(f"wrote {plot_runs(runs, out_file)}")
 
 
+# ---- Technical Transparency Index (experiment/transparency.py) ------------------------------------------
+@app.command()
+def tti(
+    path: Annotated[Path, typer.Argument(help="A build folder (manifest.json) or an experiment folder (experiment.json).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object: total, dimensions, items, leaderboard.")] = False,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Experiments: where relative run folders and the train_runs / eval_runs records are looked up (default: the workspace in experiment.json).", show_default=False)] = None,
+    debug: DebugOpt = False,
+):
+    """Score a build or an experiment on the paper's Technical Transparency Index, item by item with evidence."""
+    from distillate.experiment.transparency import print_index, score
+
+    index = score(path, workspace)
+    if json_out:
+        sys.stdout.write(json.dumps(index) + "\n")
+        return
+    print_index(index, out)
+
+
 # ---- generation (curate/generate) ------------------------------------------------------------------
 GenEndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1.")]
 GenModelOpt = Annotated[str, typer.Option("--model", help="Model name as the endpoint knows it (a local path with --backend vllm).")]
