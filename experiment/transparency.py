@@ -747,8 +747,8 @@ def _protocol(e: dict) -> dict:
 
 def _fmt_protocol(p: dict) -> str:
     keys = ("benchmarks", "n", "max_tokens", "temperature", "top_p", "seed", "budgets", "limit", "prompt_template")
-    return ", ".join(f"{k} {','.join(map(str, p[k])) if isinstance(p.get(k), list) else p.get(k)}" for k in keys
-                     if k in p)
+    return ", ".join(f"{k} {','.join(map(str, p[k])) if isinstance(p[k], list) else p[k]}" for k in keys
+                     if p.get(k) not in (None, []))
 
 
 def _item_consistency(x: _Inputs):
