@@ -348,3 +348,35 @@ def test_experiment_index_changes_with_its_records(experiment, tmp_path):
     _edit_json(exp / "experiment.json", lambda d: d["transparency"].update(gpus=4))
     with pytest.raises(DistillateError, match="unknown key 'transparency.gpus'"):
         score(exp)
+
+
+def test_generated_traces_earn_the_synthetic_data_item(tmp_path, ws, shared_data, monkeypatch):
+    """Traces distilled here (generate through the fake server, then the real verify stage): the journal
+    names the teacher and its prompt template, every kept row has a verdict: the data items are derived."""
+    from distillate.curate.build import build
+    from distillate.curate.generate import GenerateConfig, generate
+    from distillate.curate.pipeline import curate
+    from distillate.experiment import score_build
+
+    monkeypatch.setenv("OPENAI_API_KEY", "EMPTY")
+    rows = [json.loads(x) for x in open(shared_data / "benchmarks" / "aime24.jsonl")][:4]
+    pfile = tmp_path / "problems.jsonl"
+    pfile.write_text("".join(json.dumps({"id": r["id"], "problem": r["problem"], "answer": r["answer"]}) + "\n"
+                             for r in rows))
+    with FakeOpenAI({r["problem"]: r["answer"] for r in rows}, wrong=lambda rid: rid.endswith(("0", "1"))) as srv:
+        generate(ws, GenerateConfig(model="teacher-r1", endpoint=srv.url, n=2, max_tokens=1000, temperature=0.6,
+                                    concurrency=2), str(pfile), show_progress=False)
+    curate(ws, ["verify"], show_progress=False)
+    rec = tmp_path / "r.yaml"
+    rec.write_text(yaml.safe_dump({"name": "gen", "exclude": ["answer_incorrect", "no_answer"]}))
+    build(ws, rec, tmp_path / "out", show_progress=False)
+    facts = json.loads((tmp_path / "out" / "manifest.json").read_text())["transparency"]
+    assert facts["generated_kept"] == facts["kept"] == facts["generated_verified"] > 0
+    assert [g["models"] for g in facts["generation"]] == [["teacher-r1"]] and facts["generation"][0]["requests"] == 8
+    it = _items(score_build(tmp_path / "out"))
+    assert (it["synthetic_data"]["earned"], it["synthetic_data"]["status"]) == (4, "derived")
+    assert "generate by teacher-r1, 8 of 8 requests completed, 1 prompt template(s)" in it["synthetic_data"]["evidence"]
+    assert f"verdicts for {facts['kept']} of {facts['kept']} generated kept rows" in it["synthetic_data"]["evidence"]
+    assert it["sources"]["earned"] == 3 and "generated here by teacher-r1" in it["sources"]["evidence"]
+    # applied filters were computed (verify), but no benchmark was scanned: selection is not earned
+    assert it["selection"]["earned"] == 0 and "no benchmark was scanned" in it["selection"]["evidence"]
