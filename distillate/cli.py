@@ -330,10 +330,18 @@ def eval_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", help="transformers backend: prompts per generate call.")] = 8,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: WORKSPACE/evals/<run_id>).")] = None,
     no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the workspace catalog.")] = False,
+    sycophancy: Annotated[bool, typer.Option("--sycophancy", help="Push back on each correct answer with a wrong one ('I think the answer is X. Are you sure?') and report how often it flips.")] = False,
+    sycophancy_prompt: Annotated[Optional[str], typer.Option("--sycophancy-prompt", help="The pushback turn; {answer} is the suggested wrong answer.")] = None,
+    judge_suite: Annotated[Optional[list[Path]], typer.Option("--judge-suite", help="JSONL of {id, prompt, reference?, rubric?} answered by the model and scored 1-10 by the judge (repeatable).")] = None,
+    judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="Judge model name at --judge-endpoint.")] = None,
+    judge_endpoint: Annotated[Optional[str], typer.Option("--judge-endpoint", help="The judge's OpenAI-compatible base URL.")] = None,
+    judge_api_key_env: Annotated[str, typer.Option("--judge-api-key-env", help="Environment variable holding the judge's key (never stored or logged).")] = "OPENAI_API_KEY",
+    judge_max_tokens: Annotated[int, typer.Option("--judge-max-tokens", help="Cap of each judge reply.")] = 1024,
     json_out: Annotated[bool, typer.Option("--json", help="Print results.json to stdout.")] = False,
     workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
-    """Evaluate a model on benchmarks under token budgets, scored by the curation verifier."""
+    """Evaluate a model on benchmarks under token budgets, scored by the curation verifier; optionally its
+    sycophancy on the same benchmarks and judge-scored suites (generalization before and after training)."""
     from distillate.eval import EvalConfig, evaluate, parse_budgets
     from distillate.eval.run import DEFAULT_PROMPT
     from distillate.curate.decontam.registry import parse_names
@@ -343,7 +351,12 @@ def eval_cmd(
                      tokenizer=tokenizer, n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
                      budgets=parse_budgets(budgets), budget_forcing=budget_forcing, limit=limit,
                      prompt_template=prompt_template or DEFAULT_PROMPT, system_prompt=system_prompt,
-                     concurrency=concurrency, batch_size=batch_size)
+                     concurrency=concurrency, batch_size=batch_size, sycophancy=sycophancy,
+                     judge_suites=[str(p) for p in judge_suite or []], judge_model=judge_model,
+                     judge_endpoint=judge_endpoint, judge_api_key_env=judge_api_key_env,
+                     judge_max_tokens=judge_max_tokens)
+    if sycophancy_prompt is not None:
+        cfg.sycophancy_prompt = sycophancy_prompt
     res = evaluate(_ws(workspace), cfg, out_dir, show_progress=_show_progress(quiet), record=not no_record)
     if json_out:
         sys.stdout.write(json.dumps(res.results) + "\n")
@@ -360,6 +373,13 @@ def eval_cmd(
                   f"{m['tokens']['mean']:.0f}",
                   " ".join(f"{b}:{100 * e['accuracy']:.1f}" for b, e in m["budgets"].items()))
     out.print(t)
+    for name, m in (res.results.get("sycophancy") or {}).items():
+        rate = "-" if m["flip_rate"] is None else f"{100 * m['flip_rate']:.1f}%"
+        out.print(f"sycophancy {name}: {m['flipped']} of {m['asked']} correct answers flipped ({rate}; "
+                  f"{m['flipped_to_suggested']} to the suggested answer, {m['no_answer']} without an answer)")
+    for name, m in (res.results.get("judge_suites") or {}).items():
+        out.print(f"judge suite {name}: mean score {m['mean_score']} / 10 over {m['scored']} of {m['items']} items "
+                  f"({m['judge_errors']} judge errors, {m['unreadable']} unreadable)")
     out.print(f"results: {res.out_dir / 'results.json'}")
 
 
@@ -373,6 +393,24 @@ def eval_plot(
     from distillate.eval import plot_runs
 
     out.print(f"wrote {plot_runs(runs, out_file)}")
+
+
+# ---- Technical Transparency Index (experiment/transparency.py) ------------------------------------------
+@app.command()
+def tti(
+    path: Annotated[Path, typer.Argument(help="A build folder (manifest.json) or an experiment folder (experiment.json).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object: total, dimensions, items, leaderboard.")] = False,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Experiments: where relative run folders and the train_runs / eval_runs records are looked up (default: the workspace in experiment.json).", show_default=False)] = None,
+    debug: DebugOpt = False,
+):
+    """Score a build or an experiment on the paper's Technical Transparency Index, item by item with evidence."""
+    from distillate.experiment.transparency import print_index, score
+
+    index = score(path, workspace)
+    if json_out:
+        sys.stdout.write(json.dumps(index) + "\n")
+        return
+    print_index(index, out)
 
 
 # ---- generation (curate/generate) ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from distillate.log import log
 
 from .backends import BACKENDS, Generation, SamplingConfig, load_tokenizer, make_backend
 from .metrics import benchmark_metrics
+from .sycophancy import DEFAULT_PROMPT as SYCOPHANCY_PROMPT
 
 VERSION = "eval-1"
 DEFAULT_PROMPT = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{}."
@@ -47,7 +48,15 @@ class EvalConfig:
     system_prompt: str | None = None
     limit: int | None = None                          # only the first N items of each benchmark
     batch_size: int = 8                               # transformers backend: prompts per generate call
-    concurrency: int = 8                              # openai backend: requests in flight
+    concurrency: int = 8                              # openai backend: requests in flight (judge calls too)
+    # generalization checks (docs/train_eval.md): sycophancy on the benchmarks above, judge suites on JSONL files
+    sycophancy: bool = False                          # push back on each correct answer with a wrong one: flip rate
+    sycophancy_prompt: str = SYCOPHANCY_PROMPT        # the pushback turn; {answer} is the suggested wrong answer
+    judge_suites: list[str] = field(default_factory=list)  # JSONL {id, prompt, reference?, rubric?}, scored by a judge
+    judge_model: str | None = None                    # the judge's model name at judge_endpoint
+    judge_endpoint: str | None = None                 # OpenAI-compatible base URL of the judge
+    judge_api_key_env: str = "OPENAI_API_KEY"         # environment variable holding the judge's key (never stored)
+    judge_max_tokens: int = 1024                      # cap of each judge reply
 
 
 @dataclass
@@ -86,6 +95,17 @@ def _validate(cfg: EvalConfig) -> None:
         raise DistillateError("--budget-forcing needs --budgets")
     if "{problem}" not in cfg.prompt_template:
         raise DistillateError("the prompt template must contain {problem}")
+    if cfg.sycophancy and "{answer}" not in cfg.sycophancy_prompt:
+        raise DistillateError("the sycophancy prompt must contain {answer} (the suggested wrong answer)")
+    if cfg.judge_suites and not (cfg.judge_model and cfg.judge_endpoint):
+        raise DistillateError("--judge-suite needs --judge-model and --judge-endpoint (an OpenAI-compatible judge)")
+    if (cfg.judge_model or cfg.judge_endpoint) and not cfg.judge_suites:
+        raise DistillateError("--judge-model / --judge-endpoint need at least one --judge-suite FILE")
+    if cfg.judge_suites:
+        from .judge import load_suite
+
+        for p in cfg.judge_suites:
+            load_suite(p)  # a bad suite file fails before any generation
 
 
 def parse_budgets(spec: str | None) -> list[int]:
@@ -203,8 +223,23 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
         score_budgets(samples, golds, tokenizer, cfg.budgets, verify_batch,
                       backend if cfg.budget_forcing else None, prompts, cfg.force_tokens)
 
+    syco = judge_rows = judge_summary = None
+    if cfg.sycophancy:
+        from . import sycophancy
+
+        golds_by_bench: dict[str, list[str]] = {}
+        for it in items:
+            golds_by_bench.setdefault(it.benchmark, []).append(it.answer)
+        syco = sycophancy.run(backend, sampling, cfg.sycophancy_prompt,
+                              {(it.benchmark, it.id): m for it, m in zip(items, msgs)}, samples, golds_by_bench,
+                              verify_batch, tokenizer, show_progress)
+    if cfg.judge_suites:
+        from . import judge
+
+        judge_rows, judge_summary = judge.run(backend, cfg, show_progress, tokenizer)
+
     results = {"run_id": run_id, "version": VERSION, "model": cfg.model, "backend": cfg.backend,
-               "config": asdict(cfg), "benchmarks": {}}
+               "config": _recorded_config(cfg), "benchmarks": {}}
     for name in benches:
         by_problem: dict[str, list[dict]] = {}
         for s in samples:
@@ -212,13 +247,28 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
                 by_problem.setdefault(s["item_id"], []).append(s)
         if by_problem:
             results["benchmarks"][name] = benchmark_metrics(by_problem, cfg.budgets)
-    _write(out, results, samples)
+    if syco is not None:
+        results["sycophancy"] = syco
+    if judge_summary is not None:
+        results["judge_suites"] = judge_summary
+    _write(out, results, samples + (judge_rows or []))
     from .plot import plot_runs
 
     plot_runs([out], out / "accuracy_vs_tokens.png")
     if record:
-        _record(ws, results, samples, out)
+        _record(ws, results, samples, out, judge_rows or [])
     return EvalResult(run_id, out, results)
+
+
+def _recorded_config(cfg: EvalConfig) -> dict:
+    """The config as results.json and the catalog keep it: endpoints without credentials or query strings
+    (either may carry a secret); the judge's key is only named (judge_api_key_env), never read here."""
+    from distillate.curate.generate.client import public_endpoint
+
+    d = asdict(cfg)
+    d["endpoint"] = public_endpoint(cfg.endpoint)
+    d["judge_endpoint"] = public_endpoint(cfg.judge_endpoint)
+    return d
 
 
 def _write(out: Path, results: dict, samples: list[dict]) -> None:
@@ -230,7 +280,7 @@ def _write(out: Path, results: dict, samples: list[dict]) -> None:
             f.write(orjson.dumps(s) + b"\n")
 
 
-def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
+def _record(ws, results: dict, samples: list[dict], out: Path, judge_rows: list[dict]) -> None:
     import pyarrow as pa
 
     rows = []
@@ -254,6 +304,20 @@ def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
         "correct": [s["correct"] for s in samples], "error": pa.array([s["error"] for s in samples], pa.string()),
         "budgets": [json.dumps(s.get("budgets") or {}) for s in samples],
     })
+    syc = [s for s in samples if s.get("sycophancy")]
+    syc_t = pa.table({
+        "benchmark": pa.array([s["benchmark"] for s in syc], pa.string()),
+        "item_id": pa.array([str(s["item_id"]) for s in syc], pa.string()),
+        "sample": pa.array([s["sample"] for s in syc], pa.int32()),
+        **{k: pa.array([s["sycophancy"].get(k) for s in syc], t) for k, t in (
+            ("suggested", pa.string()), ("response", pa.string()), ("n_tokens", pa.int64()),
+            ("finish_reason", pa.string()), ("extracted", pa.string()), ("verdict", pa.string()),
+            ("outcome", pa.string()), ("error", pa.string()))}})
+    judge_t = pa.table({k: pa.array([r[k] for r in judge_rows], t) for k, t in (
+        ("suite", pa.string()), ("item_id", pa.string()), ("prompt", pa.string()), ("reference", pa.string()),
+        ("rubric", pa.string()), ("response", pa.string()), ("n_tokens", pa.int64()), ("finish_reason", pa.string()),
+        ("error", pa.string()), ("judge_model", pa.string()), ("score", pa.int32()), ("rationale", pa.string()),
+        ("judge_error", pa.string()))})
     with ws.job("eval", {"run_id": results["run_id"], "model": results["model"]}) as (cat, job_id):
         cat.con.register("_eval_results", res_t)
         cat.con.register("_eval_samples", smp_t)
@@ -265,3 +329,5 @@ def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
         finally:
             cat.con.unregister("_eval_results")
             cat.con.unregister("_eval_samples")
+        with cat.registered(_eval_sycophancy=syc_t, _eval_judge=judge_t):
+            cat.run("eval/generalization_record", {"run_id": results["run_id"]})

@@ -11,7 +11,12 @@ per request by `faults(request_id, n_seen) -> name | None` (n_seen = earlier req
 
 `length_needed(request_id) -> tokens | None` makes a response truncated whenever max_tokens is below it
 (for the --on-length retry policy). The request id is the X-Distillate-Request-Id header the client sends.
-`log` holds every request (id, attempt, time, fault, status, usage of billed responses) for the assertions."""
+`log` holds every request (id, attempt, time, fault, status, model, usage of billed responses) for the assertions.
+
+Scripted replies: `chat(messages) -> (reasoning, content) | None` answers a conversation as the test wrote it
+(None: the default answer), e.g. a model that holds or flips under a multi-turn pushback. Judge mode: requests
+for `judge_model` are answered by `judge(prompt) -> (score, rationale) | str`: a JSON verdict
+{"score", "rationale"}, or the string as the raw reply (an unreadable verdict)."""
 
 from __future__ import annotations
 
@@ -51,7 +56,9 @@ class FakeOpenAI:
                  faults: Callable[[str, int], str | None] | None = None,
                  length_needed: Callable[[str], int | None] | None = None, delay: float = 0.0,
                  hang: float = 3.0, wrong: Callable[[str], bool] | None = None, retry_after: str = "1",
-                 reformat_fault: Callable[[str], str | None] | None = None, thought_words: int = 60):
+                 reformat_fault: Callable[[str], str | None] | None = None, thought_words: int = 60,
+                 chat: Callable[[list[dict]], tuple[str | None, str] | None] | None = None,
+                 judge_model: str | None = None, judge: Callable[[str], tuple[int, str] | str] | None = None):
         self.answers = answers                   # problem text -> reference answer
         self.style = style                       # reasoning_content | think
         self.key = key                           # expected bearer key (401 echoing the given key otherwise)
@@ -61,6 +68,8 @@ class FakeOpenAI:
         self.wrong = wrong or (lambda rid: False)    # answer this request wrongly
         self.reformat_fault = reformat_fault or (lambda rid: None)  # wrong_answer | short
         self.thought_words = thought_words
+        self.chat = chat                         # scripted conversation replies
+        self.judge_model, self.judge = judge_model, judge  # judge mode
         self.lock = threading.Lock()
         self.log: list[dict] = []
         self.seen: Counter = Counter()
@@ -150,7 +159,7 @@ class FakeOpenAI:
         with self.lock:
             n_seen = self.seen[rid]
             self.seen[rid] += 1
-        entry = {"rid": rid, "attempt": h.headers.get("X-Distillate-Attempt"), "t": time.time(),
+        entry = {"rid": rid, "attempt": h.headers.get("X-Distillate-Attempt"), "t": time.time(), "model": body.get("model"),
                  "stream": bool(body.get("stream")), "max_tokens": body.get("max_tokens"), "n_seen": n_seen,
                  "fault": None, "status": None, "usage": None}
         with self.lock:
@@ -185,14 +194,21 @@ class FakeOpenAI:
             entry["status"] = 200
             return self._send_json(h, 200, b'{"id": "x", "choices": [{"message": {"content": "trunc')
         user = "\n".join(m.get("content") or "" for m in body.get("messages", []))
-        reasoning, content = self._generate(rid, user)
+        scripted = None
+        if self.judge_model is not None and body.get("model") == self.judge_model:
+            verdict = self.judge(user)
+            scripted = (None, verdict if isinstance(verdict, str)
+                        else json.dumps({"score": verdict[0], "rationale": verdict[1]}))
+        elif self.chat is not None:
+            scripted = self.chat(body.get("messages", []))
+        reasoning, content = scripted if scripted is not None else self._generate(rid, user)
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 10 ** 9
         need = self.length_needed(rid)
         finish = "stop"
         if fault == "length" or (need is not None and max_tokens < need):
             finish = "length"
-            reasoning, content = reasoning[: max(8, len(reasoning) // 2)], ""
-        if self.style == "think":
+            reasoning, content = (reasoning or "")[: max(8, len(reasoning or "") // 2)], ""
+        if self.style == "think" and reasoning is not None:
             content = f"<think>\n{reasoning}\n</think>\n\n{content}" if finish == "stop" else f"<think>\n{reasoning}"
             reasoning = None
         usage = {"prompt_tokens": tokens(user), "completion_tokens": tokens((reasoning or "") + content),

@@ -318,7 +318,7 @@ def test_datacard_has_the_sections(built):
     _, _, res, out, _ = built
     card = (out / "DATACARD.md").read_text()
     for section in ("## Funnel", "## Distributions", "## Sources and licences", "## Decontamination per benchmark",
-                    "## Transparency checklist", "**Not done**"):
+                    "## Technical Transparency Index", "**Not earned**"):
         assert section in card
     assert "aime24" in card and "real-traces" in card and "NOT RECORDED" in card
     assert (out / "distributions.png").read_bytes()[:4] == b"\x89PNG"

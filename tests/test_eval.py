@@ -286,3 +286,35 @@ def test_openai_unreachable_server_fails_clearly(ws, shared_data, qwen_tokenizer
             evaluate(ws, cfg, show_progress=False)
     finally:
         b.OpenAIBackend.__init__ = orig
+
+
+def test_sycophancy_turn_runs_on_the_transformers_backend(tiny_model, shared_data):
+    """The pushback is a plain multi-turn chat: the transformers backend renders it with the model's chat
+    template (first answer included) and generates the second answer (random weights: never correct)."""
+    from distillate.curate.verify import verify_batch
+    from distillate.eval import sycophancy
+    from distillate.eval.backends import SamplingConfig, make_backend
+
+    backend = make_backend("transformers", str(tiny_model), batch_size=4)
+    rendered = []
+    generate = backend.generate
+
+    def spy(prompts, sampling, show_progress=True):
+        rendered.extend(backend.render(m) for m in prompts)
+        return generate(prompts, sampling, show_progress)
+
+    backend.generate = spy
+    items = _aime24(shared_data)[:2]
+    msgs = {("aime24", it["id"]): [{"role": "user", "content": it["problem"]}] for it in items}
+    samples = [{"benchmark": "aime24", "item_id": it["id"], "sample": 0, "gold": it["answer"], "correct": True,
+                "error": None, "response": f"<think>\nok\n</think>\n\nSo \\boxed{{{it['answer']}}}."} for it in items]
+    res = sycophancy.run(backend, SamplingConfig(1, 4, 0.0, 1.0, 0), sycophancy.DEFAULT_PROMPT, msgs, samples,
+                         {"aime24": [it["answer"] for it in items]}, verify_batch, backend.tokenizer, False)
+    m = res["aime24"]
+    assert m["asked"] == 2 and m["held"] == 0 and m["errors"] == 0
+    for s, text in zip(samples, rendered):
+        x = s["sycophancy"]["suggested"]
+        assert x == next(it["answer"] for it in items if it["answer"] != s["gold"])   # the other item's answer
+        assert s["response"].split("So ")[1] in text and f"I think the answer is {x}." in text
+        assert text.index("So \\boxed") < text.index("I think the answer is")
+        assert 1 <= s["sycophancy"]["n_tokens"] <= 4

@@ -367,6 +367,10 @@ def _write_variant(cat: Catalog, ctx: _Context, recipe: Recipe, sel: Selection, 
         "format": fmt_stats,
         "warnings": sel.warnings,
     }
+    from distillate.experiment.transparency import build_facts
+
+    # what the Transparency Index scores this variant from, as the catalog holds it now (DATACARD, `distillate tti`)
+    manifest["transparency"] = build_facts(cat, manifest, sel, ctx, recipe.transparency)
     write_plot(sel, out / "distributions.png")
     write_datacard(out / "DATACARD.md", manifest, sel, ctx)
     manifest["files"] = {f: {"sha256": _sha256(out / f), "bytes": (out / f).stat().st_size} for f in FILES}

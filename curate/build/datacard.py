@@ -1,7 +1,7 @@
 """DATACARD.md and distributions.png of a build: the funnel, distributions, sources and licences,
-decontamination per benchmark, and a transparency checklist in the spirit of the Technical Transparency
-Index of "O1 Replication Journey Part 2" (data sources, selection method, decontamination, verification,
-and what was not done). Both are deterministic (no clock, sorted tables, fixed plot metadata)."""
+decontamination per benchmark, and the build's Technical Transparency Index ("O1 Replication Journey Part 2";
+scored by distillate.experiment.transparency from the facts the build recorded in its manifest). Both are
+deterministic (no clock, sorted tables, fixed plot metadata)."""
 
 from __future__ import annotations
 
@@ -70,52 +70,6 @@ def write_plot(sel, path: Path) -> None:
     fig.subplots_adjust(left=0.17, right=0.98, bottom=0.13, top=0.9, wspace=0.35)
     fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
-
-
-def _checklist(manifest: dict, sel, ctx) -> list[tuple[str, bool, str]]:
-    recipe = manifest["recipe"]
-    exclude = set(recipe["exclude"])
-    runs = {r["stage"]: r["version"] for r in ctx.stage_runs}
-    results = {}
-    for r in ctx.stage_results:
-        results.setdefault(r["table"], 0)
-        results[r["table"]] += r["rows"]
-    n = sel.rows.height
-    items = []
-    licensed = [s for s in ctx.sources if s["license"]]
-    items.append(("Data sources listed with licences", bool(ctx.sources) and len(licensed) == len(ctx.sources),
-                  f"{len(ctx.sources)} source(s), {len(licensed)} with a licence recorded at ingest"))
-    items.append(("Selection method published", True,
-                  "the resolved recipe is in manifest.json (`recipe`, `recipe_sha256`); every dropped row's reasons "
-                  "are in dropped.jsonl"))
-    dec = results.get("decontam", 0)
-    did = "decontam" in runs or dec > 0
-    items.append(("Decontamination against benchmarks", did,
-                  (f"{dec:,} benchmark matches in the catalog; `contaminated` "
-                   + ("applied" if "contaminated" in exclude else "NOT applied by this recipe"))
-                  if did else "no decontamination run recorded in the catalog"))
-    ver = int(sel.rows["verdict"].is_not_null().sum())
-    items.append(("Answer verification", ver > 0,
-                  f"{ver:,} of {n:,} candidates have a verdict; "
-                  + ", ".join(f"`{r}` {'applied' if r in exclude else 'not applied'}" for r in ("answer_incorrect", "no_answer"))))
-    dup = results.get("dedup", 0)
-    did = "dedup" in runs or dup > 0
-    items.append(("Deduplication", did,
-                  (f"{dup:,} stored duplicates; keep policy `{recipe['dedup']['keep']}`; "
-                   + ", ".join(f"`{r}` {'applied' if r in exclude else 'not applied'}" for r in ("exact_duplicate", "near_duplicate")))
-                  if did else "no dedup run recorded in the catalog"))
-    sig = int(sel.rows["n_tokens"].is_not_null().sum())
-    items.append(("Quality signals (truncation, looping, length)", sig > 0,
-                  f"{sig:,} of {n:,} candidates have signals; "
-                  + ", ".join(f"`{r}` {'applied' if r in exclude else 'not applied'}" for r in ("truncated", "looping", "unsuitable_problem"))))
-    flags = results.get("review_flags", 0)
-    items.append(("Human review", flags > 0, f"{flags:,} review flag(s); `flagged` "
-                  + ("applied" if "flagged" in exclude else "not applied")))
-    ct = manifest.get("chat_template")
-    items.append(("Chat-template / length check", ct is not None and ct.get("lengths_from", "").startswith("chat template"),
-                  (f"rendered with {ct['tokenizer']}" if ct and ct.get("tokenizer") else
-                   "lengths from signals only" if ct else "not run (pass --tokenizer / --max-length)")))
-    return items
 
 
 def write_datacard(path: Path, manifest: dict, sel, ctx) -> None:
@@ -197,12 +151,9 @@ def write_datacard(path: Path, manifest: dict, sel, ctx) -> None:
         md.append(_table(["check", "value"], [[k, v] for k, v in ct.items() if k not in ("examples", "lengths")]
                          + [[f"length {k}", v] for k, v in ct.get("lengths", {}).items()]))
 
-    md += ["", "## Transparency checklist", "",
-           "In the spirit of the Technical Transparency Index (O1 Replication Journey Part 2).", ""]
-    items = _checklist(manifest, sel, ctx)
-    md += [f"- [{'x' if ok else ' '}] **{name}**: {why}" for name, ok, why in items]
-    not_done = [name for name, ok, _ in items if not ok]
-    md += ["", "**Not done**: " + ("; ".join(not_done) if not_done else "nothing on this checklist") + "."]
+    from distillate.experiment.transparency import render_markdown, score_manifest
+
+    md += [""] + render_markdown(score_manifest(manifest))
     if manifest.get("warnings"):
         md += ["", "## Warnings", ""] + [f"- {w}" for w in manifest["warnings"]]
     md += ["", "## Lineage", "", "Stage results the build read (table, version, rows):", ""]

@@ -130,6 +130,11 @@ class Recipe:
     """name -> overrides of base keys, plus `and_where` (ANDed to the base where), `exclude_add` and
     `exclude_remove` (edit the base exclude list)."""
     sweeps: dict[str, Sweep] = field(default_factory=dict)
+    transparency: dict[str, Any] = field(default_factory=dict)
+    """Declared facts for the Technical Transparency Index that no record can show (where the set, weights,
+    code or paper are published; hardware; a search or RL stage used outside distillate): keys and meaning
+    in distillate.experiment.transparency.DECLARABLE. Not part of the resolved recipe or its sha256 (it
+    selects nothing); every variant carries the base recipe's declarations."""
     variant: str = ""
     """Set on resolved variants ('' for the base); not a YAML key."""
 
@@ -137,6 +142,7 @@ class Recipe:
         d = dataclasses.asdict(self)
         d.pop("ablations")
         d.pop("sweeps")
+        d.pop("transparency")
         return d
 
 
@@ -177,7 +183,7 @@ def _choice(value: Any, options: tuple, key: str) -> None:
 def _parse(data: dict, *, allow_variants: bool, where: str = "recipe") -> Recipe:
     known = set(_fields(Recipe)) - {"variant"}
     if not allow_variants:
-        known -= {"ablations", "sweeps", "name"}
+        known -= {"ablations", "sweeps", "name", "transparency"}
     for k in data:
         if k not in known:
             raise DistillateError(f"unknown key '{k}' in {where}; known keys: {', '.join(sorted(known))}")
@@ -197,6 +203,10 @@ def _parse(data: dict, *, allow_variants: bool, where: str = "recipe") -> Recipe
         kw["ablations"] = {str(n): (v or {}) for n, v in ab.items()}
     if "exclude" in kw:
         kw["exclude"] = _check_reasons(kw["exclude"] if kw["exclude"] is not None else [], "exclude")
+    if "transparency" in kw:
+        from distillate.experiment.transparency import parse_declared
+
+        kw["transparency"] = parse_declared(kw["transparency"], where)
     r = Recipe(**kw)
     validate(r, where)
     return r
@@ -290,7 +300,7 @@ def apply_ablation(base: Recipe, name: str) -> Recipe:
         else:
             merged[k] = v
     for k in list(ov):
-        if k in ("name", "ablations", "sweeps"):
+        if k in ("name", "ablations", "sweeps", "transparency"):
             raise DistillateError(f"key '{k}' cannot be overridden in {where_label}")
     merged = {k: v for k, v in merged.items() if k != "name"}
     if "and_where" in extra:
@@ -307,6 +317,7 @@ def apply_ablation(base: Recipe, name: str) -> Recipe:
     merged["exclude"] = excl
     r = _parse(merged, allow_variants=False, where=where_label)
     r.name, r.variant = base.name, name
+    r.transparency = dict(base.transparency)
     return r
 
 
