@@ -1,9 +1,11 @@
 """Answer normalization and the fast path that decides most pairs without sympy.
 
 The fast path only concludes what is certain: equal normalized strings, equal exact numbers (integers with
-zero padding, decimals, simple fractions, thousands separators, `x = 5`, degrees, units in `\\text{}`),
-different exact numbers when no percent sign, rounding or irrational value is involved, and
-multiple-choice letters. Everything else goes to math-verify in a worker process."""
+zero padding, decimals, simple fractions, mixed numbers, thousands separators, `x = 5`, degrees, units in
+`\\text{}`), different exact numbers when no percent sign, rounding or irrational value is involved, clock
+times, matrices cell by cell, and a number against several values or a word. Everything else goes to
+math-verify in a worker process. `canonical_forms` rewrites notations the worker would misread (mixed
+numbers, nested-list and array matrices, double-escaped LaTeX) before either looks at an answer."""
 
 from __future__ import annotations
 
@@ -11,16 +13,18 @@ import math
 import re
 from fractions import Fraction
 
-from .extract import is_choice
+from .choice import gold_choice
+from .conventions import DEFAULT, Conventions
 
-_SPACING = re.compile(r"\\[!,;: ]|\\(?:q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
+_SPACING = re.compile(r"(?<!\\)\\[!,;: ]|\\(?:q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])")
 _UNIT_WORDS = (r"(?:cm|mm|km|m|kg|g|mg|s|sec|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|years?|"
                r"inch(?:es)?|in|feet|foot|ft|yards?|miles?|mph|meters?|metres?|units?|dollars?|cents?|"
                r"degrees?|deg|sq\.?\s*\w+|square\s+\w+|cubic\s+\w+|yuan|people|students|ways|points?)")
-_TRAILING_UNIT = re.compile(rf"^(?P<num>.*?[\d}}])\s*(?:{_UNIT_WORDS})(?:\s*\^\s*\{{?[23]\}}?)?\.?$", re.IGNORECASE)
+_TRAILING_UNIT = re.compile(rf"^(?P<num>.*?[\d}}])\s*(?P<unit>{_UNIT_WORDS}(?:\s*\^\s*\{{?[23]\}}?)?)\.?$",
+                            re.IGNORECASE)
 _ASSIGN = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
 _THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")  # "0,111" is not thousands
 _THOUSANDS_SP = re.compile(r"^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$")
@@ -41,9 +45,114 @@ _NUM_CMD_SPACE = re.compile(r"(?<=\d)\s+(?=\\(?:sqrt|pi|frac|sin|cos|tan|log|ln)
 
 def clean_markup(ans: str) -> str:
     """Typesetting that never changes the value, removed before any comparison (math-verify included):
-    LaTeX thousands markup ("29,\\!322", "10{,}000", "10\\,000") and negative thin spaces."""
+    double-escaped LaTeX ("\\\\sqrt{2}"), LaTeX thousands markup ("29,\\!322", "10{,}000", "10\\,000",
+    "1 234 567" with thin spaces) and negative thin spaces."""
+    ans = _undouble(ans)
+    if not ans.isascii():
+        ans = ans.translate(_UNICODE_SPACES)
     # \mathrm{e}/\mathrm{i} are the constants; math-verify's unit stripping drops them ("1 - 1/\mathrm{e}" -> 1)
     return _ROMAN_CONST.sub(r"\1", _NEG_SPACE.sub("", _THOUSANDS_MARKUP.sub("", ans)))
+
+
+_UNICODE_SPACES = str.maketrans({c: " " for c in "\u00a0\u2009\u202f\u2007\u2008\u200a\u205f\u3000"})
+_BACKSLASHES = re.compile(r"\\+")
+
+
+def _undouble(s: str) -> str:
+    """An answer whose every backslash is doubled (JSON escaped twice: "\\\\frac{\\\\sqrt{3}}{2}") with its
+    backslashes halved. A single-escaped answer has an odd run somewhere ("\\frac", or "\\\\" before "\\end")."""
+    if "\\\\" not in s:
+        return s
+    command = False
+    for m in _BACKSLASHES.finditer(s):
+        if len(m.group()) % 2:
+            return s
+        command = command or (len(m.group()) == 2 and s[m.end():m.end() + 1].isalpha())
+    return _BACKSLASHES.sub(lambda m: "\\" * (len(m.group()) // 2), s) if command else s
+
+
+# ---- notations rewritten before any comparison -----------------------------------------------------------
+
+_MIXED_SLASH = re.compile(r"^(-?)(\d+)\s+(\d+)\s*/\s*(\d+)$")
+_MIXED_FRAC = re.compile(r"^(-?)(\d+)\s*\\[dt]?frac\s*(?:\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|(\d)(\d))$")
+
+
+def mixed_number(s: str) -> Fraction | None:
+    """The value of a mixed number, "2 3/4" or "2\\frac{3}{4}" = 11/4 (the PRM800K grader's implicit mixed
+    numbers; MATH references write them "6\\frac15"): a proper fraction after a whole number."""
+    m = _MIXED_SLASH.match(s) or _MIXED_FRAC.match(s)
+    if not m:
+        return None
+    sign, whole, a, b = m.group(1), m.group(2), m.group(3), m.group(4)
+    if a is None:
+        a, b = m.group(5), m.group(6)
+    a, b, w = int(a), int(b), int(whole)
+    if not 0 < a < b or len(whole) > 12:
+        return None
+    v = w + Fraction(a, b)
+    return -v if sign else v
+
+
+_ARRAY = re.compile(r"(?:\\left\s*)?[(\[]?\s*\\begin\{array\}\s*\{[^{}]*\}(.*?)\\end\{array\}\s*(?:\\right\s*)?[)\]]?",
+                    re.DOTALL)
+_ROW_SPACING = re.compile(r"(?<!\\)\\\\\s*\[\s*-?\d*\.?\d+\s*(?:pt|em|ex|mm|cm|in|bp)\s*\]")
+_NESTED_LIST = re.compile(r"^\[\s*\[(.*)\]\s*\]$", re.DOTALL)
+
+
+def _nested_list_matrix(s: str) -> str | None:
+    """"[[1, 2], [3, 4]]" as a pmatrix (rows of equal length, no brackets inside the cells)."""
+    m = _NESTED_LIST.match(s)
+    if not m:
+        return None
+    rows = re.split(r"\]\s*,\s*\[", m.group(1))
+    cells = [[c.strip() for c in r.split(",")] for r in rows]
+    if len(cells) < 1 or any("[" in c or "]" in c or not c for r in cells for c in r) \
+            or len({len(r) for r in cells}) != 1 or (len(cells) == 1 and len(cells[0]) == 1):
+        return None
+    return "\\begin{pmatrix}" + " \\\\ ".join(" & ".join(r) for r in cells) + "\\end{pmatrix}"
+
+
+def canonical_forms(ans: str) -> str:
+    """Notations the worker would misread, in the form it reads: a whole-answer mixed number as an
+    improper fraction, a nested list / array / bmatrix / matrix as a pmatrix (Qwen2.5-Math's strip_string
+    does the same with array and bmatrix), row spacing `\\\\[2pt]` dropped."""
+    s = ans.strip()
+    v = mixed_number(s)
+    if v is not None:
+        return f"{'-' if v < 0 else ''}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+    if s.startswith("[["):
+        return _nested_list_matrix(s) or ans
+    if "\\begin" in s:
+        s = _ARRAY.sub(lambda m: "\\begin{pmatrix}" + m.group(1) + "\\end{pmatrix}", s)
+        s = re.sub(r"\\(begin|end)\{[bB]?matrix\}", r"\\\1{pmatrix}", s)
+        s = _ROW_SPACING.sub(lambda m: "\\\\", s)
+        return s
+    return ans
+
+
+def has_known_unit(ans: str) -> bool:
+    """Whether `ans` is a value followed by a unit the normalizer knows ("5 cm", "45 degrees")."""
+    return _TRAILING_UNIT.match(ans.strip()) is not None
+
+
+_DEF_LHS = re.compile(r"^(?:[A-Za-z]|\\[a-zA-Z]+)(?:_\{?[\w\\]+\}?)?'*(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?$")
+_RELATION = re.compile(r"[=<>≤≥≠]|\\(?:le|ge|ne|leq|geq|neq|lt|gt|in|approx|sim|equiv)(?![a-zA-Z])")
+
+
+def split_definition(ans: str) -> tuple[str, str] | None:
+    """(name, value) of an answer that defines one name: "y = t^2", "g(t) = t^2", "a_n = 2^n", "\\theta = \\pi/4"
+    (one "=", a plain name on its left)."""
+    if ans.count("=") != 1 or len(ans) > 2000:
+        return None
+    lhs, rhs = ans.split("=")
+    if lhs[-1:] in "<>!:\\" or not rhs.strip() or _RELATION.search(rhs):
+        return None
+    lhs = lhs.strip()
+    return (lhs, rhs.strip()) if _DEF_LHS.match(lhs) else None
+
+
+def has_relation(ans: str) -> bool:
+    return _RELATION.search(ans) is not None
 
 
 def normalize(ans: str) -> str:
@@ -96,6 +205,9 @@ def _to_number(s: str) -> tuple[Fraction, bool, bool] | None:
         t = t.replace(",", "")
     elif _THOUSANDS_SP.match(t):
         t = t.replace(" ", "")
+    mixed = mixed_number(t)
+    if mixed is not None:
+        return mixed, True, pct
     try:
         if _NUM.match(t):
             return Fraction(t), "." not in t, pct
@@ -140,7 +252,95 @@ def _multi_valued(s: str) -> bool:
     return False
 
 
-def fast_compare(gold_norm: str, pred_norm: str) -> tuple[str | None, str | None]:
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?$", re.IGNORECASE)
+
+
+def _time_readings(s: str) -> tuple[set[int], bool] | None:
+    """The seconds after midnight a clock time can mean, and whether it is explicit (seconds or am/pm).
+    "7:05 PM" -> {68700}; "7:05" -> 7:05 or 19:05 (a 12-hour reading); "07:05" and "19:05" one reading."""
+    m = _TIME.match(s)
+    if not m:
+        return None
+    hs, ms, ss, ap = m.groups()
+    h, mi, se = int(hs), int(ms), int(ss or 0)
+    if mi >= 60 or se >= 60 or h > 24 or (ap and not 1 <= h <= 12):
+        return None
+    if ap:
+        return {((h % 12) + (12 if ap.lower() == "p" else 0)) * 3600 + mi * 60 + se}, True
+    t = (h % 24) * 3600 + mi * 60 + se
+    readings = {t}
+    if 1 <= h <= 12 and not hs.startswith("0"):
+        readings |= {(h % 12) * 3600 + mi * 60 + se, (h % 12 + 12) * 3600 + mi * 60 + se}
+    return readings, ss is not None
+
+
+def _compare_times(gold_norm: str, pred_norm: str) -> str | None:
+    """Clock times (the MATH references write "4:51:06 p.m.", "\\text{1:03 PM}"): "7:05" = "7:05:00",
+    "19:05" = "7:05 PM"; only when one side has seconds or am/pm (plain "7:32" may be a ratio)."""
+    g, p = _time_readings(gold_norm), _time_readings(pred_norm)
+    if g is None or p is None or not (g[1] or p[1]):
+        return None
+    if len(g[0]) > 1 and len(p[0]) > 1:  # neither has am/pm: both read on the same clock
+        return "correct" if min(g[0]) == min(p[0]) and max(g[0]) == max(p[0]) else "incorrect"
+    return "correct" if g[0] & p[0] else "incorrect"
+
+
+_MATRIX = re.compile(r"^\\begin\{pmatrix\}(.*)\\end\{pmatrix\}$", re.DOTALL)
+
+
+def split_top(s: str, sep: str) -> list[str]:
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(s):
+        c = s[i]
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif depth == 0 and s.startswith(sep, i):
+            out.append(s[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    out.append(s[start:])
+    return out
+
+
+def _matrix_cells(s: str) -> list[list[str]] | None:
+    m = _MATRIX.match(s)
+    if not m or "\\begin" in m.group(1):
+        return None
+    rows = [r for r in split_top(m.group(1), "\\\\") if r.strip()]
+    return [[c.strip() for c in split_top(r, "&")] for r in rows] or None
+
+
+def _compare_matrices(gold_norm: str, pred_norm: str, conv: Conventions) -> str | None:
+    """pmatrix against pmatrix cell by cell (Qwen2.5-Math `compare_matrices`): a different shape or a cell
+    that is certainly different -> incorrect; every cell certainly equal -> correct; else undecided."""
+    g, p = _matrix_cells(gold_norm), _matrix_cells(pred_norm)
+    if g is None or p is None:
+        return None
+    if [len(r) for r in g] != [len(r) for r in p]:
+        return "incorrect"
+    undecided = False
+    for gr, pr in zip(g, p):
+        for a, b in zip(gr, pr):
+            v, _ = fast_compare(a, b, conv)
+            if v == "incorrect":
+                return "incorrect"
+            undecided = undecided or v != "correct"
+    return None if undecided else "correct"
+
+
+def _unit(s: str) -> str | None:
+    m = _TRAILING_UNIT.match(s)
+    if not m:
+        return None
+    u = re.sub(r"\s+", " ", m.group("unit").lower().rstrip("."))
+    return {"inch": "inches", "foot": "feet", "metre": "meter"}.get(u.rstrip("s"), u.rstrip("s"))
+
+
+def fast_compare(gold_norm: str, pred_norm: str, conv: Conventions = DEFAULT) -> tuple[str | None, str | None]:
     """(verdict, method) when certain without sympy, else (None, None)."""
     if gold_norm == pred_norm and gold_norm:
         return "correct", "exact"
@@ -149,11 +349,20 @@ def fast_compare(gold_norm: str, pred_norm: str) -> tuple[str | None, str | None
         m = _SIMPLE_ASSIGN.match(b)
         if m and "=" not in a and m.group("rhs") == a:
             return "correct", "exact"
-    gc, pc = is_choice(gold_norm), is_choice(pred_norm)
-    if gc and pc:
-        return ("correct" if gc == pc else "incorrect"), "choice"
+    if ":" in gold_norm and ":" in pred_norm:
+        t = _compare_times(gold_norm, pred_norm)
+        if t:
+            return t, "time"
+    if "matrix" in gold_norm and "matrix" in pred_norm:
+        t = _compare_matrices(gold_norm, pred_norm, conv)
+        if t:
+            return t, "structure"
+    if conv.units == "match":
+        gu, pu = _unit(gold_norm), _unit(pred_norm)
+        if gu and pu and gu != pu:
+            return "incorrect", "units"
     g, p = _to_number(gold_norm), _to_number(pred_norm)
-    if (gc and p is not None) or (pc and g is not None):
+    if gold_choice(pred_norm) and g is not None:
         return "incorrect", "structure"  # a choice letter against a number
     if (g is not None and p is None and _multi_valued(pred_norm)) or \
             (p is not None and g is None and _multi_valued(gold_norm)):
@@ -163,10 +372,16 @@ def fast_compare(gold_norm: str, pred_norm: str) -> tuple[str | None, str | None
     if g is None or p is None:
         return _eval_reject(gold_norm, pred_norm)
     (gv, g_exact, g_pct), (pv, p_exact, p_pct) = g, p
+    if g_pct or p_pct:
+        if conv.percent == "fraction":  # 10% is 0.1
+            gv, pv = gv / 100 if g_pct else gv, pv / 100 if p_pct else pv
+        elif conv.percent == "either" and gv != pv:
+            if (g_pct and gv / 100 == pv) or (p_pct and pv / 100 == gv):
+                return "correct", "numeric"  # 10% vs 0.1 (Qwen2.5-Math include_percentage)
     if gv == pv:
         return "correct", "numeric"
-    if g_pct or p_pct:
-        return None, None  # 10% vs 0.1: math-verify's percent handling decides
+    if (g_pct or p_pct) and conv.percent == "either":
+        return None, None  # 12.5% vs 0.125 rounded: math-verify's percent handling decides
     if g_exact and p_exact:
         return "incorrect", "numeric"
     if not g_exact and not p_exact:
