@@ -184,8 +184,13 @@ def _after_marker(s: str, m: re.Match, decide: bool) -> str | None:
     i, colon, option = _skip_filler(s, m.end())
     word = m.group(0).lower()
     direct = word.startswith(_VERB_DIRECT) or word in _VERB_DIRECT
-    lower_ok = colon or option
-    hit = letter_at(s, i, lower_ok=lower_ok)
+    hit = letter_at(s, i, lower_ok=colon or option)
+    if hit is None and not decide and i < len(s) and s[i] in "abcdefghij":
+        # "the answer is c." (Qwen2.5-Math reads a lowercase letter after "answer is"); not the article in
+        # "the answer is a function of x"
+        nxt = s[i + 1:i + 2]
+        if not nxt or nxt in ".,;:!?)*$":
+            hit = letter_at(s, i, lower_ok=True)
     if hit is None:
         return None
     if decide and not (direct or option or s[i] in "(（[" or s.startswith("**", i)):

@@ -153,6 +153,11 @@ def _prepare(gold: str | None, thought: str | None, solution: str | None,
     if pred is None:
         v.verdict = "no_answer"
         return v
+    pc = gold_choice(clean_markup(pred)) if choice is None and len(pred) <= 300 else None
+    if pc is not None and g.strip("()$ ") != pc[0]:
+        v.pred_normalized = normalize(clean_markup(pred))
+        v.verdict, v.method = "incorrect", "choice"  # an option letter against an answer that is not one ("e")
+        return v
     if len(pred) > _MAX_ANSWER_CHARS:
         v.verdict, v.method = "pred_unparseable", "extract"
         v.details["error"] = f"extracted answer is {len(pred):,} characters"

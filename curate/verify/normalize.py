@@ -22,7 +22,9 @@ _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])")
 _UNIT_WORDS = (r"(?:cm|mm|km|m|kg|g|mg|s|sec|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|years?|"
                r"inch(?:es)?|in|feet|foot|ft|yards?|miles?|mph|meters?|metres?|units?|dollars?|cents?|"
-               r"degrees?|deg|sq\.?\s*\w+|square\s+\w+|cubic\s+\w+|yuan|people|students|ways|points?)")
+               r"degrees?|deg|sq\.?\s*\w+|square\s+\w+|cubic\s+\w+|yuan|people|students|ways|points?|"
+               r"cups?|lit(?:er|re)s?|ml|gallons?|pounds?|lbs?|ounces?|oz|grams?|tons?|kilomet(?:er|re)s?|"
+               r"centimet(?:er|re)s?|millimet(?:er|re)s?|acres?|hectares?|euros?|€|pesos?|rupees?|yen|km/h|m/s)")
 _TRAILING_UNIT = re.compile(rf"^(?P<num>.*?[\d}}])\s*(?P<unit>{_UNIT_WORDS}(?:\s*\^\s*\{{?[23]\}}?)?)\.?$",
                             re.IGNORECASE)
 _ASSIGN = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
