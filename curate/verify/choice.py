@@ -243,7 +243,7 @@ def response_choice(text: str | None) -> tuple[str | None, str | None, int]:
         letter, j = hit
         rest = last[j:]
         # "C", "(C) 12 apples", "C) 12", "B. 因为...", "A — car..."; not the article in "A triangle has..."
-        if not rest.strip() or last[0] in "(（[*$\\" or rest.lstrip()[:1] in ".):：-–—,，" \
+        if not rest.strip() or last[0] in "(（[*${\\" or rest.lstrip()[:1] in ".):：-–—,，}" \
                 or (rest[:1].isspace() and not _is_latin_letter(rest.lstrip()[:1] or "x")):
             return letter, "last_line", len(text)
     return None, None, -1

@@ -157,9 +157,24 @@ def has_relation(ans: str) -> bool:
     return _RELATION.search(ans) is not None
 
 
+_DIGIT_SPACE_VAR = re.compile(r"(?<=\d) (?=[a-zA-Z](?![a-zA-Z]))")
+
+
+def _outer_braces(s: str) -> str:
+    """"{24 + 6\\sqrt{2}}" -> "24 + 6\\sqrt{2}": a group around the whole answer is only grouping."""
+    while len(s) > 2 and s[0] == "{" and s[-1] == "}":
+        depth = 0
+        for i, c in enumerate(s):
+            depth += (c == "{") - (c == "}")
+            if depth == 0 and i < len(s) - 1:
+                return s
+        s = s[1:-1].strip()
+    return s
+
+
 def normalize(ans: str) -> str:
     """A canonical string for an extracted answer (used for exact comparison and shown to users)."""
-    s = ans.strip()
+    s = _outer_braces(ans.strip())
     s = s.replace("\\\\", " ") if s.count("\\\\") and "matrix" not in s and "array" not in s else s
     s = _SPACING.sub(" ", clean_markup(s))
     s = _NUM_CMD_SPACE.sub("", s)
@@ -176,12 +191,17 @@ def normalize(ans: str) -> str:
     s = s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ").replace("\\leqslant", "\\leq")
     s = s.replace("\\geqslant", "\\geq").replace("≤", "\\leq ").replace("≥", "\\geq ")
     s = " ".join(s.split())
-    s = s.rstrip(".").strip()
+    s = _DIGIT_SPACE_VAR.sub("", s.rstrip(".").strip())  # "2 x^3" is 2x^3
     # remove spaces around operators / punctuation, they never change the meaning
     s = re.sub(r"\s*([=+\-*/^_;:()\[\]{}<>|])\s*", r"\1", s)
     # "1, 2" -> "1,2", but "32, 349" keeps its space: it is two values, not a thousands separator
     s = re.sub(r"\s*,(?:\s+(?!\d{3}(?!\d)))?", ",", s)
     return s
+
+
+_NUM_WORDS = re.compile(r"^(?P<num>[-+]?[\d.,/]+)\s+(?P<words>[A-Za-z]{2,}(?: [A-Za-z]{2,}){0,3})$")
+_NOT_UNITS = {"and", "or", "pi", "sqrt", "frac", "cdot", "times", "infty", "inf", "sin", "cos", "tan", "log", "ln",
+              "exp", "mod", "choose", "over", "plus", "minus", "divided", "squared", "cubed", "root", "to", "of"}
 
 
 def _to_number(s: str) -> tuple[Fraction, bool, bool] | None:
@@ -201,6 +221,10 @@ def _to_number(s: str) -> tuple[Fraction, bool, bool] | None:
     m = _TRAILING_UNIT.match(t)
     if m:
         t = m.group("num").strip()
+    else:
+        m = _NUM_WORDS.match(t)  # "65 children tickets": simple-evals gives units the benefit of the doubt
+        if m and not any(w.lower() in _NOT_UNITS for w in m.group("words").split()):
+            t = m.group("num").strip()
     if t.startswith("{") and t.endswith("}"):
         t = t[1:-1].strip()
     if _THOUSANDS.match(t):
@@ -383,6 +407,8 @@ def fast_compare(gold_norm: str, pred_norm: str, conv: Conventions = DEFAULT) ->
     if gv == pv:
         return "correct", "numeric"
     if (g_pct or p_pct) and conv.percent == "either":
+        if g_exact and p_exact:
+            return "incorrect", "numeric"  # neither 7% = 36 nor 0.07 = 36
         return None, None  # 12.5% vs 0.125 rounded: math-verify's percent handling decides
     if g_exact and p_exact:
         return "incorrect", "numeric"
@@ -399,8 +425,16 @@ def fast_compare(gold_norm: str, pred_norm: str, conv: Conventions = DEFAULT) ->
 
 
 def _eval_reject(gold_norm: str, pred_norm: str) -> tuple[str | None, str | None]:
-    """Both sides closed-form constants with clearly different values -> incorrect; else undecided."""
+    """Both sides closed-form constants with clearly different values -> incorrect; a constant against a
+    tuple/interval/set or against an expression whose value changes with its variables -> incorrect; else
+    undecided."""
     gv, pv = eval_constant(gold_norm), eval_constant(pred_norm)
+    if (gv is None) != (pv is None):
+        other = pred_norm if pv is None else gold_norm
+        if _multi_valued(other):
+            return "incorrect", "structure"
+        if _nonconstant(other):
+            return "incorrect", "numeric_eval"
     if gv is None or pv is None:
         return None, None
     scale = max(abs(gv), abs(pv), 1e-300)
@@ -415,7 +449,7 @@ def _eval_reject(gold_norm: str, pred_norm: str) -> tuple[str | None, str | None
 
 # ---- a tiny evaluator for closed-form constants (reject-only) ------------------------------------------
 
-_TOKEN = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+|\\frac|\\sqrt|\\pi|\\cdot|\\times|[-+*/^(){}\[\]])")
+_TOKEN = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+|\\frac|\\sqrt|\\pi|\\cdot|\\times|[-+*/^(){}\[\]]|[a-zA-Z])")
 
 
 class _Eval:
@@ -423,7 +457,8 @@ class _Eval:
     Anything else (variables, functions, commas, %) -> None. Used only to reject clearly different values
     fast; equal-looking values are still proven by math-verify."""
 
-    def __init__(self, s: str):
+    def __init__(self, s: str, env: dict[str, float] | None = None):
+        self.env = env or {}
         self.toks: list[str] = []
         pos = 0
         while pos < len(s):
@@ -460,7 +495,8 @@ class _Eval:
                 self.take()
                 r = self.factor()
                 v = v / r if t == "/" else v * r
-            elif t is not None and (t[0].isdigit() or t[0] == "." or t in ("\\frac", "\\sqrt", "\\pi", "(", "{")):
+            elif t is not None and (t[0].isdigit() or t[0] == "." or t[0].isalpha()
+                                    or t in ("\\frac", "\\sqrt", "\\pi", "(", "{")):
                 v = v * self.factor()
             else:
                 return v
@@ -487,6 +523,10 @@ class _Eval:
         t = self.take()
         if t[0].isdigit() or t[0] == ".":
             return float(t)
+        if t.isalpha():  # a variable (only where env gives it a value)
+            if t not in self.env:
+                raise ValueError("variable")
+            return self.env[t]
         if t == "\\pi":
             return math.pi
         if t == "\\frac":
@@ -514,6 +554,29 @@ class _Eval:
 
 
 _MIXED = re.compile(r"\d\s*\\frac")
+
+
+_VARIABLE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z](?![a-zA-Z])")
+
+
+def _nonconstant(s: str) -> bool:
+    """Whether `s` is an expression in single-letter variables (no words, no i) whose value differs at two
+    points: then it is no constant. A failure to evaluate says nothing."""
+    names = set(_VARIABLE.findall(s))
+    if not names or len(names) > 4 or names & {"e", "i"} or _PROSE.search(s) or len(s) > 200 or _MIXED.search(s):
+        return False
+    values = []
+    for base, step in ((3.5731, 0.1317), (5.4123, 0.2311)):
+        env = {n: base + k * step for k, n in enumerate(sorted(names))}
+        try:
+            e = _Eval(s, env)
+            v = e.expr()
+            if e.peek() is not None or not math.isfinite(v):
+                return False
+        except (ValueError, ZeroDivisionError, OverflowError, RecursionError, TypeError):
+            return False
+        values.append(v)
+    return abs(values[0] - values[1]) > 1e-6 * max(1.0, abs(values[0]), abs(values[1]))
 
 
 def eval_constant(s: str) -> float | None:
