@@ -36,7 +36,7 @@ _FRAC_SHORT = re.compile(r"^(-?)\\frac(\d)(\d)$")
 _SLASH = re.compile(r"^(-?\d+)\s*/\s*(-?\d+)$")
 _PERCENT = re.compile(r"(?:\\?%|\s*\\text\{\s*percent\s*\}|\s+percent(?:age)?|\s+pct)$")
 _DECIMALS = re.compile(r"\.(\d+)")
-_DOLLAR = re.compile(r"^\\\$\s*|^\$(?=\d)|\\\$$")
+_DOLLAR = re.compile(r"\\\$\s*|^\$(?=\d)")
 
 
 _THOUSANDS_MARKUP = re.compile(r"(?<=\d)(?:\{,\}|,\s*\\!|\\,|\\!)\s*(?=\d{3}(?!\d))")
@@ -196,7 +196,19 @@ def normalize(ans: str) -> str:
     s = re.sub(r"\s*([=+\-*/^_;:()\[\]{}<>|])\s*", r"\1", s)
     # "1, 2" -> "1,2", but "32, 349" keeps its space: it is two values, not a thousands separator
     s = re.sub(r"\s*,(?:\s+(?!\d{3}(?!\d)))?", ",", s)
+    if s.startswith("((") and s.endswith("))") and _one_group(s[1:-1]):
+        s = s[1:-1]  # "\\left( (4,5) \\right)": the same tuple
     return s
+
+
+def _one_group(s: str) -> bool:
+    """Whether s is one parenthesized group: "(4,5)" yes, "(1,2),(3,4)" no."""
+    depth = 0
+    for i, c in enumerate(s):
+        depth += (c in "([{") - (c in ")]}")
+        if depth == 0 and i < len(s) - 1:
+            return False
+    return depth == 0
 
 
 _NUM_WORDS = re.compile(r"^(?P<num>[-+]?[\d.,/]+)\s+(?P<words>[A-Za-z]{2,}(?: [A-Za-z]{2,}){0,3})$")
@@ -225,7 +237,7 @@ def _to_number(s: str) -> tuple[Fraction, bool, bool] | None:
         m = _NUM_WORDS.match(t)  # "65 children tickets": simple-evals gives units the benefit of the doubt
         if m and not any(w.lower() in _NOT_UNITS for w in m.group("words").split()):
             t = m.group("num").strip()
-    if t.startswith("{") and t.endswith("}"):
+    if (t.startswith("{") and t.endswith("}")) or (t.startswith("(") and t.endswith(")") and "," not in t):
         t = t[1:-1].strip()
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
@@ -396,7 +408,7 @@ def fast_compare(gold_norm: str, pred_norm: str, conv: Conventions = DEFAULT) ->
     if (g is not None and _WORDS_ONLY.match(pred_norm)) or (p is not None and _WORDS_ONLY.match(gold_norm)):
         return "incorrect", "structure"  # a number against a word answer ("ellipse", "Evelyn", "even")
     if g is None or p is None:
-        return _eval_reject(gold_norm, pred_norm)
+        return _eval_reject(gold_norm, pred_norm, g, p)
     (gv, g_exact, g_pct), (pv, p_exact, p_pct) = g, p
     if g_pct or p_pct:
         if conv.percent == "fraction":  # 10% is 0.1
@@ -424,17 +436,27 @@ def fast_compare(gold_norm: str, pred_norm: str, conv: Conventions = DEFAULT) ->
     return None, None
 
 
-def _eval_reject(gold_norm: str, pred_norm: str) -> tuple[str | None, str | None]:
+def _eval_reject(gold_norm: str, pred_norm: str, g=None, p=None) -> tuple[str | None, str | None]:
     """Both sides closed-form constants with clearly different values -> incorrect; a constant against a
-    tuple/interval/set or against an expression whose value changes with its variables -> incorrect; else
-    undecided."""
-    gv, pv = eval_constant(gold_norm), eval_constant(pred_norm)
+    tuple/interval/set, a relation, a base-b numeral of another value or an expression whose value changes
+    with its variables -> incorrect; an expression against a tuple/interval/set, or a word answer against
+    formulas -> incorrect; else undecided."""
+    gv = float(g[0]) if g is not None and not g[2] else eval_constant(gold_norm)
+    pv = float(p[0]) if p is not None and not p[2] else eval_constant(pred_norm)
     if (gv is None) != (pv is None):
-        other = pred_norm if pv is None else gold_norm
-        if _multi_valued(other):
+        other, value = (pred_norm, gv) if pv is None else (gold_norm, pv)
+        if _multi_valued(other) or _other_relation(other, value):
             return "incorrect", "structure"
+        b = base_numeral(other)
+        if b is not None and abs(b - value) > 1e-9 * max(1.0, abs(value)):
+            return "incorrect", "numeric"
         if _nonconstant(other):
             return "incorrect", "numeric_eval"
+    for a, b in ((gold_norm, pred_norm), (pred_norm, gold_norm)):
+        if gv is None and pv is None and _multi_valued(a) and not _multi_valued(b) and _nonconstant(b):
+            return "incorrect", "structure"  # "y = 2x + 3" against "(-2, 1)"
+        if _WORDS_ONLY.match(a) and not _PROSE.search(_TEX_CMD.sub("", b)) and any(c.isdigit() for c in b):
+            return "incorrect", "structure"  # "even" against "5+6\\sqrt{2}"
     if gv is None or pv is None:
         return None, None
     scale = max(abs(gv), abs(pv), 1e-300)
@@ -554,6 +576,36 @@ class _Eval:
 
 
 _MIXED = re.compile(r"\d\s*\\frac")
+
+
+def _other_relation(s: str, value: float) -> bool:
+    """One relation ("x^2/16 - y^2/9 = 1", "x \\in [-2, 7]") whose right side is not `value`: a relation is
+    not a number. A chain ("1 = \\zzz = x = 0") or a right side equal to the number is left to math-verify."""
+    rel = _RELATION.findall(s)
+    if len(rel) != 1:
+        return False
+    rhs = _RELATION.split(s, maxsplit=1)[1].strip()
+    r = _to_number(rhs)
+    v = float(r[0]) if r is not None else eval_constant(rhs)
+    return v is None or abs(v - value) > 1e-9 * max(1.0, abs(value))
+
+
+_BASE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d{1,2})\}?$")
+_TEX_CMD = re.compile(r"\\[a-zA-Z]+")
+
+
+def base_numeral(s: str) -> int | None:
+    """The value of a numeral written in base b ("52_8" = 42, "152A_{11}"), or None."""
+    m = _BASE.match(s)
+    if not m:
+        return None
+    base = int(m.group(2))
+    if not 2 <= base <= 36:
+        return None
+    try:
+        return int(m.group(1), base)
+    except ValueError:
+        return None
 
 
 _VARIABLE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z](?![a-zA-Z])")
