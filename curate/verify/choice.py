@@ -67,7 +67,8 @@ def gold_choice(gold: str) -> tuple[str, str | None] | None:
 
 # ---- a letter token ----------------------------------------------------------------------------------------
 
-_OPENERS = ("\\boxed{", "\\textbf{", "\\text{", "\\textrm{", "\\mathrm{", "\\mathbf{", "\\mbox{", "**", "$", "{")
+_OPENERS = ("\\boxed{", "\\textbf{", "\\text{", "\\textrm{", "\\mathrm{", "\\mathbf{", "\\mbox{", "**", "$$", "$",
+            "\\[", "\\(", "{")
 
 
 def _is_latin_letter(c: str) -> bool:
@@ -83,6 +84,8 @@ def letter_at(s: str, i: int, lower_ok: bool = False, bare_i: bool = False) -> t
         for o in _OPENERS:
             if s.startswith(o, i):
                 i += len(o)
+                while i < n and s[i] in " \n":
+                    i += 1
                 break
         else:
             if i < n and s[i] in "(（[":

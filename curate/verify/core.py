@@ -137,6 +137,9 @@ def _prepare(gold: str | None, thought: str | None, solution: str | None,
     choice = gold_choice(g)
     if choice is not None:  # a multiple-choice reference: the letter the response chose decides
         letter, rule, _ = response_choice(solution)
+        if letter is None and pred is not None and len(pred) <= 300:
+            pc = gold_choice(clean_markup(pred))  # the extracted answer itself is a letter: "\\[ \\text{(C)} \\]"
+            letter, rule = (pc[0], "extracted") if pc else (None, rule)
         if letter is not None:
             v.extracted, v.gold_normalized, v.pred_normalized = letter, choice[0], letter
             v.details["extraction"] = f"choice:{rule}"
