@@ -138,7 +138,8 @@ def _spacing_cmd(s: str, j: int) -> bool:
 # answer markers of the common languages; a letter follows after filler words
 _ANSWER = re.compile(
     r"(?:correct\s+(?:answer|option|choice)|right\s+(?:answer|option|choice)|best\s+(?:answer|option|choice)"
-    r"|answer|réponse|respuesta|resposta|risposta|antwort|ответ|答案|答え|正解|解答|الإجابة|الجواب|إجابة|정답)",
+    r"|answer|(?:choice|option)(?=\s*:)|réponse|respuesta|resposta|risposta|antwort|ответ|答案|答え|正解|解答"
+    r"|الإجابة|الجواب|إجابة|정답)",
     re.IGNORECASE)
 # decisions: a letter follows directly (verbs) or after an option word / in parentheses / in bold
 _DECIDE = re.compile(

@@ -35,7 +35,6 @@ _INTL_ANCHORS = ("éponse", "ÉPONSE", "esposta", "isposta", "твет", "ТВЕ
                  "الإجابة", "الجواب")
 _FINAL_BLOCK = re.compile(r"\*\*\s*final\s+answer\s*:?\s*\*\*\s*:?", re.IGNORECASE)
 _TAIL_STOP = re.compile(r"(?:\.\s+I hope|\s+I hope it is correct|\.\s*$|\.\s+[A-Z]|\n\n)")
-_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$")
 _CHOICE_IN_TEXT = re.compile(r"(?i:answer|option|choice)(?:\s+(?i:is))?[\s:*]*\(?([A-E])\b")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?|-?\.\d+%?")
 _CHAT_TOKENS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<｜end▁of▁sentence｜>")
@@ -434,12 +433,3 @@ def extract_trace(thought: str | None, solution: str | None) -> tuple[str | None
         # the thought's own last committed answer: boxed or an answer phrase, not a stray number
         thought_ans = _last_boxed(thought) or _after_phrase(thought)[0]
     return ans, method, thought_ans
-
-
-def is_choice(s: str) -> str | None:
-    """The letter when `s` is a bare multiple-choice answer: 'C', '(C)', '\\text{(C)}'."""
-    t = s.strip()
-    if t.startswith("\\text{") and t.endswith("}"):
-        t = t[6:-1].strip()
-    m = _CHOICE.match(t)
-    return m.group(1).upper() if m else None

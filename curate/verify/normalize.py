@@ -132,9 +132,14 @@ def canonical_forms(ans: str) -> str:
     return ans
 
 
+_CURRENCY = re.compile(r"^(?:dollars?|cents?|euros?|€|pesos?|rupees?|yen|yuan)$", re.IGNORECASE)
+
+
 def has_known_unit(ans: str) -> bool:
-    """Whether `ans` is a value followed by a unit the normalizer knows ("5 cm", "45 degrees")."""
-    return _TRAILING_UNIT.match(ans.strip()) is not None
+    """Whether `ans` is a value followed by a unit the normalizer knows ("5 cm", "45 degrees"); a currency
+    is not kept ("42 euros" is 42)."""
+    m = _TRAILING_UNIT.match(ans.strip())
+    return m is not None and not _CURRENCY.match(m.group("unit").strip())
 
 
 _DEF_LHS = re.compile(r"^(?:[A-Za-z]|\\[a-zA-Z]+)(?:_\{?[\w\\]+\}?)?'*(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?$")
