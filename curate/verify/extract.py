@@ -31,8 +31,8 @@ _PHRASES_INTL = re.compile(
     r"|答え\s*(?:は|:|：)|解答\s*[:：]|正解\s*(?:は|:|：)|정답\s*(?:은|는|:)|답\s*(?:은|는|:)"
     r"|الإجابة(?:\s+(?:النهائية|الصحيحة))?\s*(?:هي|:)|الجواب(?:\s+(?:النهائي|الصحيح))?\s*(?:هو|:))",
     re.IGNORECASE)
-_INTL_ANCHORS = ("éponse", "ÉPONSE", "esposta", "isposta", "твет", "ТВЕТ", "答", "解答", "正解", "답",
-                 "الإجابة", "الجواب")
+_INTL_ANCHORS = ("答", "正解", "답", "éponse", "ÉPONSE", "sposta", "твет", "ТВЕТ", "الإجابة", "الجواب")
+_INTL_TAIL = 8000  # the other scripts' phrases are looked for in the last 8,000 characters (O(1) per thought)
 _FINAL_BLOCK = re.compile(r"\*\*\s*final\s+answer\s*:?\s*\*\*\s*:?", re.IGNORECASE)
 _TAIL_STOP = re.compile(r"(?:\.\s+I hope|\s+I hope it is correct|\.\s*$|\.\s+[A-Z]|\n\n)")
 _CHOICE_IN_TEXT = re.compile(r"(?i:answer|option|choice)(?:\s+(?i:is))?[\s:*]*\(?([A-E])\b")
@@ -169,10 +169,13 @@ def _last_phrase(text: str):
     last = None
     for m in textcase.finditer(_PHRASES, text):
         last = m
-    if not text.isascii() and any(a in text for a in _INTL_ANCHORS):
-        for m in _PHRASES_INTL.finditer(text):
-            if last is None or m.start() > last.start():
-                last = m
+    start = max(0, len(text) - _INTL_TAIL)
+    if not text.isascii():
+        tail = text[start:]
+        if any(a in tail for a in _INTL_ANCHORS):
+            for m in _PHRASES_INTL.finditer(text, start):
+                if last is None or m.start() > last.start():
+                    last = m
     return last
 
 
