@@ -117,6 +117,18 @@ def _pm_guard(gold: str, pred: str, g, p) -> str | None:
     return "one side is a ± pair, the other a single value"
 
 
+_PRIMES = ("\\prime", "'", "’", "′")
+
+
+def _prime_guard(gold: str, pred: str) -> str | None:
+    """math-verify drops primes (`f'(x)` equals `f(x)`, `A'` equals `a`): a different number of prime marks
+    is a different object. Answers with text (`\\text{Pascal's}`) are left alone."""
+    if "\\text" in gold or "\\text" in pred:
+        return None
+    count = lambda s: sum(s.count(p) for p in _PRIMES)  # noqa: E731
+    return "different primes" if count(gold) != count(pred) else None
+
+
 def check(gold: str, pred: str) -> dict:
     mv = _mv()
     g = _parse(gold)
@@ -132,7 +144,7 @@ def check(gold: str, pred: str) -> dict:
         return out
     equal = mv.verify(g, p, timeout_seconds=None)
     if equal:
-        reason = _pm_guard(gold, pred, g_sym, p_sym) or _numeric_guard(g_sym, p_sym)
+        reason = _pm_guard(gold, pred, g_sym, p_sym) or _prime_guard(gold, pred) or _numeric_guard(g_sym, p_sym)
         if reason:
             out["method"] = "mathverify+guard"
             out["guard"] = reason

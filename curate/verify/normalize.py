@@ -50,12 +50,15 @@ def clean_markup(ans: str) -> str:
     double-escaped LaTeX ("\\\\sqrt{2}"), LaTeX thousands markup ("29,\\!322", "10{,}000", "10\\,000",
     "1 234 567" with thin spaces) and negative thin spaces."""
     ans = _undouble(ans)
+    if "\\prime" in ans:  # f^{\prime}(x) is f'(x) (OlympiadBench's special_signal_map does the same)
+        ans = _PRIME.sub(lambda m: "'" * m.group(0).count("\\prime"), ans)
     if not ans.isascii():
         ans = ans.translate(_UNICODE_SPACES)
     # \mathrm{e}/\mathrm{i} are the constants; math-verify's unit stripping drops them ("1 - 1/\mathrm{e}" -> 1)
     return _ROMAN_CONST.sub(r"\1", _NEG_SPACE.sub("", _THOUSANDS_MARKUP.sub("", ans)))
 
 
+_PRIME = re.compile(r"\^\s*(?:\{\s*(?:\\prime\s*)+\}|\\prime)")
 _UNICODE_SPACES = str.maketrans({c: " " for c in "\u00a0\u2009\u202f\u2007\u2008\u200a\u205f\u3000"})
 _BACKSLASHES = re.compile(r"\\+")
 
