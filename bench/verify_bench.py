@@ -310,7 +310,8 @@ def run_agreement(holdout: Path | None, timeout: float) -> None:
         workload=(f"labelled equivalence cases: {CONVENTION_CASES.relative_to(REPO)} (convention cases with "
                   "sources), a hold-out set kept outside the project (written before the verifier changes), "
                   f"math-verify's own test cases (default grader settings); timeout {timeout:g} s per check"),
-        notes="math-verify's cases are labelled with math-verify's behaviour; tests/test_verify.py lists where we differ")
+        notes=("math-verify's cases are labelled with math-verify's behaviour; tests/test_verify.py lists where "
+               "we differ"))
     print(f"written: {path}")
 
 

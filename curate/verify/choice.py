@@ -27,8 +27,8 @@ _WRAP = re.compile(r"^\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{(.*)\}$", 
 _GOLD_BARE = re.compile(r"^\(?([A-E])\)?[.:]?$")
 _GOLD_PAREN = re.compile(r"^\(([A-Ja-j])\)[.:]?$")
 # the option text is separated by a space or spacing command and is not an operator: "(a) + (b)" is math
-_GOLD_TEXT = re.compile(r"^\(([A-Ja-j])\)(?:\s|\\[ ,;:]|\\q?quad|~)+([^\s+\-*/^=<>)|\\].*|\\(?:text|frac|dfrac|sqrt|mathrm)"
-                        r".*)$", re.DOTALL)
+_GOLD_TEXT = re.compile(r"^\(([A-Ja-j])\)(?:\s|\\[ ,;:]|\\q?quad|~)+"
+                        r"([^\s+\-*/^=<>)|\\].*|\\(?:text|frac|dfrac|sqrt|mathrm).*)$", re.DOTALL)
 _GOLD_TEXT2 = re.compile(r"^([A-J])[.)]\s+([^\s+\-*/^=<>)|].*)$", re.DOTALL)
 _TEXT_OPEN = re.compile(r"^\\(?:text|textbf|textrm|mathrm|mbox)\s*\{\s*(\([A-Ja-j]\))\s*\}")
 

@@ -16,7 +16,8 @@ from fractions import Fraction
 from .choice import gold_choice
 from .conventions import DEFAULT, Conventions
 
-_SPACING = re.compile(r"(?<!\\)\\[!,;: ]|\\(?:q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
+_SPACING = re.compile(r"(?<!\\)\\[!,;: ]|\\(?:q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])"
+                      r"|~")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])")
