@@ -226,13 +226,16 @@ def check_answers_cmd(
     timeout: Annotated[float, typer.Option("--timeout", help="Wall-clock seconds per check (the worker is killed after).")] = 5.0,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Verifier worker processes (default: one per core).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (on stderr when rows go to stdout).")] = False,
+    convention: Annotated[Optional[list[str]], typer.Option(
+        "--convention", help="A grading convention graders disagree on, NAME=VALUE (repeatable): percent=either|number|"
+                             "fraction, units=ignore|match, lists=unordered|ordered (docs/verify.md).")] = None,
     quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
     """Score a JSONL file: every row is written back with `verdict` and `verify` (extracted answer, details)."""
-    from distillate.curate.verify import check_answers
+    from distillate.curate.verify import Conventions, check_answers
 
     summary = check_answers(file, gold_field, pred_field, out_file, timeout=timeout, workers=workers,
-                            show_progress=_show_progress(quiet),
+                            show_progress=_show_progress(quiet), conventions=Conventions.parse(convention),
                             write_stdout=None if out_file else sys.stdout.buffer.write)
     target = out if out_file else console  # keep stdout pure JSONL when rows go there
     if json_out:

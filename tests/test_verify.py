@@ -83,6 +83,7 @@ CONVENTIONS = [
     ("\\pm 2021", "\\boxed{2021}", False), ("\\pm 2021", "\\boxed{\\{-2021, 2021\\}}", True),
     ("n=2,3,4", "\\boxed{n=1,2,3}", False),
     ("1 - \\frac{1}{e}", "\\boxed{1 + \\frac{1}{e}}", False),  # math-verify's test file labels this 1
+    ("f'(x)", "\\boxed{f(x)}", False), ("f'(x)", "\\boxed{f^{\\prime}(x)}", True),  # math-verify drops primes
 ]
 
 

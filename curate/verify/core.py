@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -11,13 +12,17 @@ from typing import Any, Iterable
 
 from distillate.curate.ingest.formats import split_response
 
+from .choice import gold_choice, response_choice
+from .conventions import DEFAULT, Conventions
 from .extract import _is_bare_answer, _strip_wrappers, extract_trace, extract_with_method, gold_boxes
-from .normalize import clean_markup, fast_compare, normalize
+from .normalize import (canonical_forms, clean_markup, fast_compare, has_relation, normalize, split_definition,
+                        split_top)
 from .pool import get_pool
 
 # Bump when extraction, normalization or equivalence rules change: cached results and stored verdicts
 # of an older version are recomputed.
-VERSION = "1"
+# 2: letters, multilingual answer phrases, mixed numbers, times, definitions, matrices, algebra check
+VERSION = "2"
 DEFAULT_TIMEOUT = 5.0
 VERDICTS = ("correct", "incorrect", "no_answer", "no_reference", "gold_unparseable", "pred_unparseable",
             "timeout", "error")
@@ -116,7 +121,8 @@ class _Pending:
     t0: float
 
 
-def _prepare(gold: str | None, thought: str | None, solution: str | None) -> Verdict | tuple[str, str, Verdict]:
+def _prepare(gold: str | None, thought: str | None, solution: str | None,
+             conv: Conventions = DEFAULT) -> Verdict | tuple[str, str, Verdict]:
     """A final Verdict, or (gold_answer, pred_answer, partial Verdict) that needs the worker."""
     pred, how, thought_ans = extract_trace(thought, solution)
     v = Verdict("error", extracted=pred, thought_answer=thought_ans, details={"extraction": how})
@@ -128,21 +134,73 @@ def _prepare(gold: str | None, thought: str | None, solution: str | None) -> Ver
     if not g or len(g) > _MAX_ANSWER_CHARS:
         v.verdict, v.method = "gold_unparseable", "extract"
         return v
+    choice = gold_choice(g)
+    if choice is not None:  # a multiple-choice reference: the letter the response chose decides
+        letter, rule, _ = response_choice(solution)
+        if letter is None and pred is not None and len(pred) <= 300:
+            pc = gold_choice(clean_markup(pred))  # the extracted answer itself is a letter: "\\[ \\text{(C)} \\]"
+            letter, rule = (pc[0], "extracted") if pc else (None, rule)
+        if letter is not None:
+            v.extracted, v.gold_normalized, v.pred_normalized = letter, choice[0], letter
+            v.details["extraction"] = f"choice:{rule}"
+            v.verdict, v.method = ("correct" if letter == choice[0] else "incorrect"), "choice"
+            return v
+        if pred is not None and len(pred) <= _MAX_ANSWER_CHARS and choice[1] is None:
+            v.pred_normalized = normalize(clean_markup(pred))
+            v.verdict, v.method = "incorrect", "choice"  # a value or a symbol, no letter: not the option
+            return v
+        if choice[1] is not None:  # "(A) 12 apples" against "12 apples": the option's own value
+            g = clean_markup(choice[1])
+            v.gold_normalized = normalize(g)
+            v.details["option_text"] = choice[1]
     if pred is None:
         v.verdict = "no_answer"
+        return v
+    pc = gold_choice(clean_markup(pred)) if choice is None and len(pred) <= 300 else None
+    if pc is not None and g.strip("()$ ") != pc[0]:
+        v.pred_normalized = normalize(clean_markup(pred))
+        v.verdict, v.method = "incorrect", "choice"  # an option letter against an answer that is not one ("e")
         return v
     if len(pred) > _MAX_ANSWER_CHARS:
         v.verdict, v.method = "pred_unparseable", "extract"
         v.details["error"] = f"extracted answer is {len(pred):,} characters"
         v.extracted = pred[:2000]
         return v
-    pred = clean_markup(pred)
-    v.pred_normalized = normalize(pred)
-    verdict, method = fast_compare(v.gold_normalized, v.pred_normalized)
+    g, pred = _forms(g, clean_markup(pred), conv)
+    v.gold_normalized, v.pred_normalized = normalize(g), normalize(pred)
+    verdict, method = fast_compare(v.gold_normalized, v.pred_normalized, conv)
     if verdict:
         v.verdict, v.method = verdict, method
         return v
     return g, pred, v
+
+
+_PERCENT_END = re.compile(r"^(?P<x>.*?)\s*(?:\\?%|\\text\{\s*percent\s*\})$")
+
+
+def _forms(g: str, p: str, conv: Conventions) -> tuple[str, str]:
+    """The two answers as they are compared: notations rewritten (mixed numbers, matrices), a defined name
+    dropped when both define one or the other is a bare value ("g(t) = t^2" vs "y = t^2": Minerva's
+    normalize_final_answer keeps what follows "="), and the conventions that change strings applied."""
+    g, p = canonical_forms(g), canonical_forms(p)
+    gd, pd = split_definition(g), split_definition(p)
+    if gd and pd:
+        g, p = gd[1], pd[1]
+    elif gd and not has_relation(p):
+        g = gd[1]
+    elif pd and not has_relation(g):
+        p = pd[1]
+    if conv.lists == "ordered":  # a bare list compared in order: as a tuple
+        g, p = (f"({x})" if len(split_top(x, ",")) > 1 and x[:1] not in "([{\\" else x for x in (g, p))
+    if conv.percent != "either":
+        out = []
+        for x in (g, p):
+            m = _PERCENT_END.match(x.strip())
+            if m and m.group("x"):
+                x = m.group("x") if conv.percent == "number" else f"\\frac{{{m.group('x')}}}{{100}}"
+            out.append(x)
+        g, p = out
+    return g, p
 
 
 def _apply(v: Verdict, res: dict, cached: str | None) -> Verdict:
@@ -164,13 +222,14 @@ def _split(response: str | None) -> tuple[str | None, str | None]:
 
 
 def verify(gold: str | None, response: str, *, timeout: float = DEFAULT_TIMEOUT,
-           memory_mb: int | None = None) -> Verdict:
+           memory_mb: int | None = None, conventions: Conventions | None = None) -> Verdict:
     """Check one response (a whole response, or just an answer) against a reference answer.
 
-    Safe in any thread: the slow part runs in a worker process killed after `timeout` seconds."""
+    Safe in any thread: the slow part runs in a worker process killed after `timeout` seconds.
+    `conventions`: the options on which graders disagree (percent, units, lists; conventions.py)."""
     t0 = time.perf_counter()
     thought, solution = _split(response)
-    prep = _prepare(gold, thought, solution)
+    prep = _prepare(gold, thought, solution, conventions or DEFAULT)
     if isinstance(prep, Verdict):
         prep.seconds = time.perf_counter() - t0
         return prep
@@ -185,14 +244,16 @@ def verify(gold: str | None, response: str, *, timeout: float = DEFAULT_TIMEOUT,
     return v
 
 
-async def averify(gold: str | None, response: str, *, timeout: float = DEFAULT_TIMEOUT) -> Verdict:
+async def averify(gold: str | None, response: str, *, timeout: float = DEFAULT_TIMEOUT,
+                  conventions: Conventions | None = None) -> Verdict:
     """verify() for async code: runs in a thread, the event loop is never blocked."""
-    return await asyncio.to_thread(verify, gold, response, timeout=timeout)
+    return await asyncio.to_thread(verify, gold, response, timeout=timeout, conventions=conventions)
 
 
 def verify_batch(pairs: Iterable[tuple[str | None, str]], *, workers: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = None,
-                 show_progress: bool = False, parts: bool = False) -> list[Verdict]:
+                 show_progress: bool = False, parts: bool = False,
+                 conventions: Conventions | None = None) -> list[Verdict]:
     """Verify many (gold, response) pairs; results in input order. Fast-path pairs are decided here,
     the rest in `workers` bounded worker processes (default: one per core), each distinct
     (gold answer, extracted answer) pair at most once. With parts=True the items are
@@ -206,7 +267,7 @@ def verify_batch(pairs: Iterable[tuple[str | None, str]], *, workers: int | None
         else:
             gold, response = item
             thought, solution = _split(response)
-        prep = _prepare(gold, thought, solution)
+        prep = _prepare(gold, thought, solution, conventions or DEFAULT)
         if isinstance(prep, Verdict):
             prep.seconds = time.perf_counter() - t0
             out.append(prep)
@@ -241,10 +302,11 @@ def verify_batch(pairs: Iterable[tuple[str | None, str]], *, workers: int | None
     return out  # type: ignore[return-value]
 
 
-def reward(gold: str | None, response: str, *, timeout: float = DEFAULT_TIMEOUT) -> float | None:
+def reward(gold: str | None, response: str, *, timeout: float = DEFAULT_TIMEOUT,
+           conventions: Conventions | None = None) -> float | None:
     """1.0 correct, 0.0 wrong / no answer / unparseable answer, None when it cannot be judged
     (no or unparseable reference, timeout, error): callers skip those samples (the open-r1 habit)."""
-    v = verify(gold, response, timeout=timeout)
+    v = verify(gold, response, timeout=timeout, conventions=conventions)
     if v.verdict == "correct":
         return 1.0
     if v.verdict in ("incorrect", "no_answer", "pred_unparseable"):

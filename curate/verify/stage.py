@@ -14,6 +14,7 @@ from distillate.errors import DistillateError, require
 from distillate.log import log, progress
 
 from . import core
+from .conventions import Conventions
 from .core import UNDECIDED, VERDICTS, VERSION, Verdict, verify_batch
 
 
@@ -282,10 +283,12 @@ def _as_text(v) -> str | None:
 
 def check_answers(path: str | Path, gold_field: str, pred_field: str, out: str | Path | None = None, *,
                   timeout: float = core.DEFAULT_TIMEOUT, workers: int | None = None,
-                  show_progress: bool = False, write_stdout=None) -> dict[str, Any]:
+                  show_progress: bool = False, write_stdout=None,
+                  conventions: Conventions | None = None) -> dict[str, Any]:
     """Score a JSONL file: every input row is written back (to `out`, else to `write_stdout`) with
     `verdict` and `verify` (extracted, thought_answer, normalized forms, method, seconds, details).
-    Unreadable lines are written too, as {"line", "raw", "verdict": "error"}. Returns a summary."""
+    Unreadable lines are written too, as {"line", "raw", "verdict": "error"}. Returns a summary.
+    `conventions`: percent / units / lists options (conventions.py; default: the verifier's defaults)."""
     path = Path(path)
     if not path.is_file():
         raise DistillateError(f"no such file: {path}")
@@ -323,7 +326,7 @@ def check_answers(path: str | Path, gold_field: str, pred_field: str, out: str |
     todo = [(i, p) for i, p in enumerate(pairs) if p[1] is not None]
     verdicts: list[Verdict | None] = [None] * len(pairs)
     for (i, _), v in zip(todo, verify_batch([p for _, p in todo], workers=workers, timeout=timeout,
-                                            show_progress=show_progress)):
+                                            show_progress=show_progress, conventions=conventions)):
         verdicts[i] = v
     counts = {v: 0 for v in VERDICTS}
     overwritten = 0
