@@ -159,6 +159,7 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
         items = [it for it in items if it.answer is not None]
     if not items:
         raise DistillateError("no benchmark items to evaluate")
+    lineage = _lineage(cfg, benches, items)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     out = Path(out_dir) if out_dir else ws.path("evals", run_id)
     out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +205,7 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
                       backend if cfg.budget_forcing else None, prompts, cfg.force_tokens)
 
     results = {"run_id": run_id, "version": VERSION, "model": cfg.model, "backend": cfg.backend,
-               "config": asdict(cfg), "benchmarks": {}}
+               "config": asdict(cfg), "benchmarks": {}, **lineage}
     for name in benches:
         by_problem: dict[str, list[dict]] = {}
         for s in samples:
@@ -221,6 +222,23 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
     return EvalResult(run_id, out, results)
 
 
+def _lineage(cfg: EvalConfig, benches: dict, items: list) -> dict:
+    """results.json's `lineage` (the train run and builds behind the model) and `decontamination` (each
+    evaluated benchmark against those builds' scans); warns about unscanned or matched benchmarks."""
+    from distillate.curate.decontam.registry import fingerprint
+
+    from .lineage import decontam_checks, model_lineage
+
+    lin = model_lineage(cfg.model)  # a served model name that is not a local folder has none
+    if not lin["builds"]:
+        return {"lineage": lin, "decontamination": None}
+    evaluated = {name: fingerprint([it for it in items if it.benchmark == name]) for name in benches}
+    checks = decontam_checks(lin, evaluated)
+    for w in checks["warnings"]:
+        log.warning("decontamination: %s", w)
+    return {"lineage": lin, "decontamination": checks}
+
+
 def _write(out: Path, results: dict, samples: list[dict]) -> None:
     import orjson
 
@@ -228,6 +246,20 @@ def _write(out: Path, results: dict, samples: list[dict]) -> None:
     with open(out / "samples.jsonl", "wb") as f:
         for s in samples:
             f.write(orjson.dumps(s) + b"\n")
+
+
+def record_saved(ws, out: str | Path) -> None:
+    """Record an eval output folder (results.json + samples.jsonl) in the catalog: for a run whose
+    process ended after writing its files and before its catalog job."""
+    import orjson
+
+    out = Path(out)
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    results.setdefault("lineage", {"model": results["model"], "train_run": None, "builds": []})
+    results.setdefault("decontamination", None)
+    with open(out / "samples.jsonl", "rb") as f:
+        samples = [orjson.loads(line) for line in f if line.strip()]
+    _record(ws, results, samples, out)
 
 
 def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
@@ -254,14 +286,15 @@ def _record(ws, results: dict, samples: list[dict], out: Path) -> None:
         "correct": [s["correct"] for s in samples], "error": pa.array([s["error"] for s in samples], pa.string()),
         "budgets": [json.dumps(s.get("budgets") or {}) for s in samples],
     })
-    with ws.job("eval", {"run_id": results["run_id"], "model": results["model"]}) as (cat, job_id):
-        cat.con.register("_eval_results", res_t)
-        cat.con.register("_eval_samples", smp_t)
-        try:
-            cat.run("eval/run_record", {
-                "run_id": results["run_id"], "job_id": job_id, "model": results["model"],
-                "backend": results["backend"], "out_dir": str(out.resolve()),
-                "config": json.dumps(results["config"]), "results": json.dumps(results["benchmarks"])})
-        finally:
-            cat.con.unregister("_eval_results")
-            cat.con.unregister("_eval_samples")
+    lin = results["lineage"]
+    tr = lin["train_run"] or {}
+    build = lin["builds"][-1] if lin["builds"] else {}
+    with ws.job("eval", {"run_id": results["run_id"], "model": results["model"]}) as (cat, job_id), \
+            cat.registered(_eval_results=res_t, _eval_samples=smp_t):
+        cat.run("eval/run_record", {
+            "run_id": results["run_id"], "job_id": job_id, "model": results["model"],
+            "backend": results["backend"], "out_dir": str(out.resolve()),
+            "config": json.dumps(results["config"]), "results": json.dumps(results["benchmarks"]),
+            "train_run_dir": tr.get("run_dir"), "train_stage": tr.get("stage"), "build_dir": build.get("dir"),
+            "build_manifest_sha256": build.get("manifest_sha256"),
+            "lineage": json.dumps({"lineage": lin, "decontamination": results["decontamination"]})})
