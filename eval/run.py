@@ -159,7 +159,7 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
         items = [it for it in items if it.answer is not None]
     if not items:
         raise DistillateError("no benchmark items to evaluate")
-    lineage = _lineage(cfg, benches, items)
+    lineage = _lineage(cfg, benches)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     out = Path(out_dir) if out_dir else ws.path("evals", run_id)
     out.mkdir(parents=True, exist_ok=True)
@@ -222,7 +222,7 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
     return EvalResult(run_id, out, results)
 
 
-def _lineage(cfg: EvalConfig, benches: dict, items: list) -> dict:
+def _lineage(cfg: EvalConfig, benches: dict) -> dict:
     """results.json's `lineage` (the train run and builds behind the model) and `decontamination` (each
     evaluated benchmark against those builds' scans); warns about unscanned or matched benchmarks."""
     from distillate.curate.decontam.registry import fingerprint
@@ -232,7 +232,7 @@ def _lineage(cfg: EvalConfig, benches: dict, items: list) -> dict:
     lin = model_lineage(cfg.model)  # a served model name that is not a local folder has none
     if not lin["builds"]:
         return {"lineage": lin, "decontamination": None}
-    evaluated = {name: fingerprint([it for it in items if it.benchmark == name]) for name in benches}
+    evaluated = {name: fingerprint(its) for name, its in benches.items()}  # the whole file, as the scan saw it
     checks = decontam_checks(lin, evaluated)
     for w in checks["warnings"]:
         log.warning("decontamination: %s", w)
