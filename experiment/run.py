@@ -10,7 +10,6 @@ finished run, so a killed experiment resumes: rerunning skips every run whose ke
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -74,18 +73,10 @@ class Experimenter:
         write_json_atomic(self.path, self.state)
 
     # -- preparation ------------------------------------------------------------------------------
-    def _prepare_key(self) -> str | None:
-        cfg = self.exp.config
-        if not cfg.ingest and cfg.curate is None:
-            return None
-        return key_of({"ingest": [dict(dataclasses.asdict(i), sha256=sha256_file(Path(self.exp.rel(i.path))))
-                                  for i in cfg.ingest],
-                       "curate": dataclasses.asdict(cfg.curate) if cfg.curate else None})
-
     def prepare(self) -> None:
         """Ingest and curate, unless the same inputs were prepared into this workspace before."""
         cfg = self.exp.config
-        key = self._prepare_key()
+        key = prepare_key(self.exp)
         if key is None:
             return
         if self.state["prepare"].get("key") == key and self.ws.exists():
@@ -114,8 +105,6 @@ class Experimenter:
     def build(self) -> Path:
         """The build: the given directory, or the recipe built into OUT/build (skipped when the recipe file
         and the catalog are unchanged since this experiment built it)."""
-        import dataclasses as dc
-
         cfg = self.exp.config
         if cfg.build:
             d = Path(self.exp.rel(cfg.build))
@@ -127,7 +116,7 @@ class Experimenter:
         from distillate.curate.build import build, load_recipe
 
         recipe = load_recipe(self.exp.rel(cfg.recipe))
-        full_sha = key_of(dc.asdict(recipe))
+        full_sha = key_of(dataclasses.asdict(recipe))
         d = self.out / "build"
         with self.ws.reader() as cat:
             fingerprint = cat.scalar("build/fingerprint")
@@ -183,7 +172,7 @@ class Experimenter:
             if v.kind != "size":
                 continue
             parent = Path(v.subset["parent"])
-            lines, _ = subset_lines(parent, None if v.name == "size_all" else v.subset["n"], v.subset["seed"])
+            lines, _ = subset_lines(parent, v.subset["n"], v.subset["seed"])
             d = v.build_dir
             d.mkdir(parents=True, exist_ok=True)
             tmp = d / "sft.jsonl.tmp"
@@ -205,22 +194,25 @@ class Experimenter:
             write_json_atomic(d / "manifest.json", man)
 
     def _subset_decontam(self, parent: list | None, trace_ids: list[str]) -> list | None:
-        """The parent's scan records, with this subset's kept traces that match each benchmark."""
+        """The parent's scan records, with this subset's kept traces that match each benchmark: none where
+        the parent kept none, else counted from the catalog (None: unknown, no catalog at hand)."""
         if parent is None:
             return None
-        need = [d for d in parent if d.get("kept_traces_matched")]
-        per: dict[str, int] = {}
-        if need and self.ws.exists():
-            ids = set(trace_ids)
+        per: dict[str, int] | None = None
+        if any(d.get("kept_traces_matched") for d in parent) and self.ws.exists():
+            ids, per = set(trace_ids), {}
             with self.ws.reader() as cat:
                 for r in cat.query("experiment/contaminated_traces"):
                     if r["trace_id"] in ids:
                         for b in r["benchmarks"] or []:
                             per[b] = per.get(b, 0) + 1
-        return [{**d, "candidate_traces_matched": None,
-                 "kept_traces_matched": (per.get(d["benchmark"], 0) if (need and self.ws.exists())
-                                         else 0 if not d.get("kept_traces_matched") else None)}
-                for d in parent]
+        out = []
+        for d in parent:
+            kept = d.get("kept_traces_matched")
+            if kept:
+                kept = per.get(d["benchmark"], 0) if per is not None else None
+            out.append({**d, "candidate_traces_matched": None, "kept_traces_matched": kept})
+        return out
 
     # -- runs -----------------------------------------------------------------------------------------
     def _train(self, run: Run, plan: Plan, model: str) -> dict:
@@ -369,6 +361,16 @@ class Experimenter:
                 "record": json.dumps(self.state, default=str), "job_id": job_id})
 
 
+def prepare_key(exp: Experiment) -> str | None:
+    """What ingest + curate depend on: the files (by content) and the settings; None when there is none."""
+    cfg = exp.config
+    if not cfg.ingest and cfg.curate is None:
+        return None
+    return key_of({"ingest": [dict(dataclasses.asdict(i), sha256=sha256_file(Path(exp.rel(i.path))))
+                              for i in cfg.ingest],
+                   "curate": dataclasses.asdict(cfg.curate) if cfg.curate else None})
+
+
 def _texts(sft: Path):
     """The conversation texts of a build (what a tiny tokenizer is trained on)."""
     with open(sft, "rb") as f:
@@ -386,16 +388,14 @@ def plan_experiment(path: str | Path, out: str | Path | None = None, workspace: 
     exp = load_experiment(path)
     out = Path(out or Path("experiments") / exp.config.name).resolve()
     ws = resolve_workspace(exp, out, workspace)
-    ex = Experimenter.__new__(Experimenter)
-    ex.exp, ex.out, ex.ws = exp, out, ws
     state = json.loads((out / "experiment.json").read_text(encoding="utf-8")) if (out / "experiment.json").is_file() else {}
     cfg = exp.config
     build_dir: Path | None = None
     notes = []
     prep = None
     if cfg.ingest or cfg.curate is not None:
-        ex.state = {"prepare": state.get("prepare") or {}}
-        prep = "skip" if (ex.state["prepare"].get("key") == ex._prepare_key() and ws.exists()) else "run"
+        done = (state.get("prepare") or {}).get("key") == prepare_key(exp) and ws.exists()
+        prep = "skip" if done else "run"
     if cfg.build:
         build_dir = Path(exp.rel(cfg.build))
     elif (out / "build" / "manifest.json").is_file() and prep != "run":
