@@ -177,7 +177,8 @@ def _plot_loss(stages: list[dict], path: Path) -> None:
     ax.set_ylabel("training loss")
     ax.set_title(path.parent.name)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # no loss logged (max_steps < logging_steps): no legend
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
