@@ -185,6 +185,8 @@ class Experimenter:
                 "recipe_sha256": pman.get("recipe_sha256"),
                 "parent": {"dir": str(parent), "manifest_sha256": sha256_file(parent / "manifest.json"),
                            "variant": v.subset["parent_variant"], "rows": v.subset["of_rows"],
+                           "build_id": (self.state["build"].get("variants") or {}).get(v.subset["parent_variant"])
+                           or (self.state["build"].get("build_id") if v.subset["parent_variant"] == "base" else None),
                            "how": f"first {v.subset['n']} of a permutation of the parent's rows (seed "
                                   f"{v.subset['seed']}), in the parent's order"},
                 "counts": {"kept": len(lines)}, "data_fingerprint": v.data_fingerprint,

@@ -170,10 +170,13 @@ def test_dry_run_plan(finished_experiment, tmp_path):
     assert [(x["kind"], x["action"]) for x in plan["runs"]] == [("eval", "skip (done)")] + \
         [("train", "skip (done)"), ("eval", "skip (done)")] * 3
     assert plan["runs"][1]["variants"] == ["base", "size_all"] and plan["prepare"] == "skip"
-    # a new output folder: the same plan, everything to run, nothing written
+    # a new output folder and workspace: the build is made first, so rows and keys are unknown; nothing written
+    from distillate.experiment import plan_experiment
+
     fresh = tmp_path / "fresh"
-    r = _cli("experiment", exp, "--out", fresh, "--dry-run")
-    assert r.returncode == 0 and "size_8" in r.stdout and "run" in r.stdout and not fresh.exists()
+    plan = plan_experiment(exp, fresh)
+    assert [x["rows"] for x in plan["variants"]] == [None, None, 8, None] and plan["prepare"] == "run"
+    assert {x["action"] for x in plan["runs"]} == {"run"} and len(plan["runs"]) == 9 and not fresh.exists()
 
 
 def test_lineage_of_an_experiment_eval(finished_experiment):
