@@ -417,7 +417,7 @@ def test_example_files_and_rewrites():
 
 @pytest.mark.slow
 def test_example_runs_end_to_end(tmp_path):
-    """The shipped example as a user runs it (about 2 minutes on 2 loaded cores)."""
+    """The shipped example as a user runs it (2-6 minutes on 2 loaded cores)."""
     out = tmp_path / "o1j"
     r = _cli("experiment", EXAMPLE / "experiment.yaml", "--out", out, "-q", timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
