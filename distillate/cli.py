@@ -297,14 +297,20 @@ def train(
     recipe: Annotated[Path, typer.Argument(help="Training recipe YAML: ModelArguments, DataArguments, LoraArguments "
                                                 "and TRL SFTConfig keys (see docs/train_eval.md).")],
     build: Annotated[Path, typer.Option("--build", help="Build directory (sft.jsonl + manifest.json) to train on.")],
+    num_processes: Annotated[int, typer.Option("--num-processes", min=1, help="Train in N processes through `accelerate launch` (one per GPU; CPU processes with gloo when there is no GPU).")] = 1,
+    accelerate_config: Annotated[Optional[Path], typer.Option("--accelerate-config", help="An accelerate config file (`accelerate config`): DeepSpeed, FSDP, mixed precision; implies accelerate launch.")] = None,
     workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
     """SFT a model on a build with TRL, in one or two stages. Extra flags override the recipe
     (TRL style: --learning_rate 1e-5 --packing true)."""
-    from distillate.train import train as train_fn
+    from distillate.train import launch, train as train_fn
 
-    res = train_fn(_ws(workspace), build, recipe, [a for a in ctx.args if a != "--debug"],
-                   show_progress=_show_progress(quiet))
+    flags = [a for a in ctx.args if a != "--debug"]
+    if num_processes > 1 or accelerate_config is not None:
+        res = launch(_ws(workspace), build, recipe, flags, num_processes=num_processes,
+                     accelerate_config=accelerate_config, show_progress=_show_progress(quiet))
+    else:
+        res = train_fn(_ws(workspace), build, recipe, flags, show_progress=_show_progress(quiet))
     for s in res.stages:
         out.print(f"[bold]stage {s['stage']}[/]: {s['rows']:,} rows, {s['steps']} steps, "
                   f"loss {s['first_loss']} -> {s['last_loss']} ({s['seconds']} s)")
@@ -390,12 +396,88 @@ def eval_cmd(
 def eval_plot(
     runs: Annotated[list[Path], typer.Argument(help="Eval output folders (each with results.json) to compare.")],
     out_file: Annotated[Path, typer.Option("--out", help="PNG file to write.")] = Path("accuracy_vs_tokens.png"),
+    reference: Annotated[Optional[Path], typer.Option("--reference", help="JSON of published points (model, benchmark, accuracy 0-1, mean_tokens; a list or {rows: [...]}) drawn beside the runs.")] = None,
     debug: DebugOpt = False,
 ):
     """Plot accuracy against output tokens for one or several eval runs."""
     from distillate.eval import plot_runs
 
-    out.print(f"wrote {plot_runs(runs, out_file)}")
+    out.print(f"wrote {plot_runs(runs, out_file, reference=reference)}")
+
+
+# ---- experiments and lineage (experiment/, eval/lineage.py) -------------------------------------------
+@app.command()
+def experiment(
+    file: Annotated[Path, typer.Argument(help="Experiment file (YAML): build or recipe, variants, sizes, base_model, train, eval (docs/experiments.md).")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder: experiment.json, comparison.md, plots, evals/ (default: experiments/<name>).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (runs, rows per variant, what is skipped) and change nothing.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print experiment.json (the plan with --dry-run) as JSON.")] = False,
+    workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
+):
+    """Train every variant of a build and evaluate each, and the base model, on one protocol; resumable."""
+    from distillate.experiment import plan_experiment, run_experiment
+
+    if dry_run:
+        plan = plan_experiment(file, out_dir, workspace)
+        if json_out:
+            sys.stdout.write(json.dumps(plan, default=str) + "\n")
+            return
+        from rich.table import Table
+
+        out.print(f"[bold]{plan['name']}[/] -> {plan['out_dir']} (workspace {plan['workspace']}); base model "
+                  f"{plan['base_model']}; build {plan['build']['dir']} from {plan['build']['from']}"
+                  + (f"; ingest + curate: {plan['prepare']}" if plan["prepare"] else ""))
+        t = Table(title="variants")
+        for c in ("variant", "kind", "rows", "data sha256"):
+            t.add_column(c)
+        for v in plan["variants"]:
+            t.add_row(v["name"], v["kind"], "?" if v["rows"] is None else f"{v['rows']:,}",
+                      (v["data_fingerprint"] or "?")[:16])
+        out.print(t)
+        t = Table(title="runs, in order")
+        for c in ("#", "run", "for", "key", "action"):
+            t.add_column(c)
+        for i, r in enumerate(plan["runs"], 1):
+            t.add_row(str(i), r["kind"], ", ".join(r["variants"]), (r["key"] or "?")[:12], r["action"])
+        out.print(t)
+        for n in plan["notes"]:
+            out.print(f"note: {n}")
+        return
+    state = run_experiment(file, out_dir, workspace, show_progress=_show_progress(quiet))
+    if json_out:
+        sys.stdout.write(json.dumps(state, default=str) + "\n")
+        return
+    from rich.table import Table
+
+    benches = sorted({b for v in state["variants"] for b in (v.get("metrics") or {})})
+    t = Table(title=f"experiment {state['name']}: accuracy (mean output tokens)")
+    for c in ["variant", "rows"] + benches:
+        t.add_column(c)
+    base = state["baseline"].get("metrics") or {}
+    t.add_row("baseline", "–", *[f"{100 * base[b]['accuracy']:.1f}% ({base[b]['mean_tokens']:.0f})" if b in base
+                                 else "–" for b in benches])
+    for v in state["variants"]:
+        m = v.get("metrics") or {}
+        t.add_row(v["name"], f"{v['rows']:,}", *[f"{100 * m[b]['accuracy']:.1f}% ({m[b]['mean_tokens']:.0f})"
+                                                 if b in m else "–" for b in benches])
+    out.print(t)
+    out.print("outputs: " + ", ".join(state["outputs"].values()) + f", {Path(state['out_dir']) / 'experiment.json'}")
+
+
+@app.command()
+def lineage(
+    target: Annotated[str, typer.Argument(help="An eval run (folder or id), a train run (folder, stageN/final or name), a build folder or id, or an experiment folder.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the chain as JSON.")] = False,
+    workspace: WorkspaceOpt = None, debug: DebugOpt = False,
+):
+    """Show the chain: sources -> build and its recipe -> train run and its config -> eval runs."""
+    from distillate.eval.lineage import lineage as lineage_fn, render_lineage
+
+    chain = lineage_fn(_ws(workspace), target)
+    if json_out:
+        sys.stdout.write(json.dumps(chain, default=str) + "\n")
+    else:
+        render_lineage(chain, out)
 
 
 # ---- Technical Transparency Index (experiment/transparency.py) ------------------------------------------

@@ -179,6 +179,7 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
         items = [it for it in items if it.answer is not None]
     if not items:
         raise DistillateError("no benchmark items to evaluate")
+    lineage = _lineage(cfg, benches)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     out = Path(out_dir) if out_dir else ws.path("evals", run_id)
     out.mkdir(parents=True, exist_ok=True)
@@ -239,7 +240,7 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
         judge_rows, judge_summary = judge.run(backend, cfg, show_progress, tokenizer)
 
     results = {"run_id": run_id, "version": VERSION, "model": cfg.model, "backend": cfg.backend,
-               "config": _recorded_config(cfg), "benchmarks": {}}
+               "config": _recorded_config(cfg), "benchmarks": {}, **lineage}
     for name in benches:
         by_problem: dict[str, list[dict]] = {}
         for s in samples:
@@ -271,6 +272,23 @@ def _recorded_config(cfg: EvalConfig) -> dict:
     return d
 
 
+def _lineage(cfg: EvalConfig, benches: dict) -> dict:
+    """results.json's `lineage` (the train run and builds behind the model) and `decontamination` (each
+    evaluated benchmark against those builds' scans); warns about unscanned or matched benchmarks."""
+    from distillate.curate.decontam.registry import fingerprint
+
+    from .lineage import decontam_checks, model_lineage
+
+    lin = model_lineage(cfg.model)  # a served model name that is not a local folder has none
+    if not lin["builds"]:
+        return {"lineage": lin, "decontamination": None}
+    evaluated = {name: fingerprint(its) for name, its in benches.items()}  # the whole file, as the scan saw it
+    checks = decontam_checks(lin, evaluated)
+    for w in checks["warnings"]:
+        log.warning("decontamination: %s", w)
+    return {"lineage": lin, "decontamination": checks}
+
+
 def _write(out: Path, results: dict, samples: list[dict]) -> None:
     import orjson
 
@@ -278,6 +296,21 @@ def _write(out: Path, results: dict, samples: list[dict]) -> None:
     with open(out / "samples.jsonl", "wb") as f:
         for s in samples:
             f.write(orjson.dumps(s) + b"\n")
+
+
+def record_saved(ws, out: str | Path) -> None:
+    """Record an eval output folder (results.json + samples.jsonl) in the catalog: for a run whose
+    process ended after writing its files and before its catalog job."""
+    import orjson
+
+    out = Path(out)
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    results.setdefault("lineage", {"model": results["model"], "train_run": None, "builds": []})
+    results.setdefault("decontamination", None)
+    with open(out / "samples.jsonl", "rb") as f:
+        samples = [orjson.loads(line) for line in f if line.strip()]
+    _record(ws, results, [s for s in samples if s.get("kind") != "judge"], out,
+            [s for s in samples if s.get("kind") == "judge"])
 
 
 def _record(ws, results: dict, samples: list[dict], out: Path, judge_rows: list[dict]) -> None:
@@ -318,16 +351,16 @@ def _record(ws, results: dict, samples: list[dict], out: Path, judge_rows: list[
         ("rubric", pa.string()), ("response", pa.string()), ("n_tokens", pa.int64()), ("finish_reason", pa.string()),
         ("error", pa.string()), ("judge_model", pa.string()), ("score", pa.int32()), ("rationale", pa.string()),
         ("judge_error", pa.string()))})
-    with ws.job("eval", {"run_id": results["run_id"], "model": results["model"]}) as (cat, job_id):
-        cat.con.register("_eval_results", res_t)
-        cat.con.register("_eval_samples", smp_t)
-        try:
-            cat.run("eval/run_record", {
-                "run_id": results["run_id"], "job_id": job_id, "model": results["model"],
-                "backend": results["backend"], "out_dir": str(out.resolve()),
-                "config": json.dumps(results["config"]), "results": json.dumps(results["benchmarks"])})
-        finally:
-            cat.con.unregister("_eval_results")
-            cat.con.unregister("_eval_samples")
-        with cat.registered(_eval_sycophancy=syc_t, _eval_judge=judge_t):
-            cat.run("eval/generalization_record", {"run_id": results["run_id"]})
+    lin = results["lineage"]
+    tr = lin["train_run"] or {}
+    build = lin["builds"][-1] if lin["builds"] else {}
+    with ws.job("eval", {"run_id": results["run_id"], "model": results["model"]}) as (cat, job_id), \
+            cat.registered(_eval_results=res_t, _eval_samples=smp_t, _eval_sycophancy=syc_t, _eval_judge=judge_t):
+        cat.run("eval/run_record", {
+            "run_id": results["run_id"], "job_id": job_id, "model": results["model"],
+            "backend": results["backend"], "out_dir": str(out.resolve()),
+            "config": json.dumps(results["config"]), "results": json.dumps(results["benchmarks"]),
+            "train_run_dir": tr.get("run_dir"), "train_stage": tr.get("stage"), "build_dir": build.get("dir"),
+            "build_manifest_sha256": build.get("manifest_sha256"),
+            "lineage": json.dumps({"lineage": lin, "decontamination": results["decontamination"]})})
+        cat.run("eval/generalization_record", {"run_id": results["run_id"]})

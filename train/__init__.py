@@ -1,6 +1,6 @@
 """SFT on a build with TRL (extra `train`): `distillate train RECIPE.yaml --build DIR`."""
 
 from .config import DataArguments, LoraArguments, ModelArguments, TrainConfig, parse_config
-from .run import TrainResult, train
+from .run import TrainResult, launch, train
 
-__all__ = ["DataArguments", "LoraArguments", "ModelArguments", "TrainConfig", "TrainResult", "parse_config", "train"]
+__all__ = ["DataArguments", "LoraArguments", "ModelArguments", "TrainConfig", "TrainResult", "launch", "parse_config", "train"]

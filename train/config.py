@@ -76,13 +76,17 @@ def _cuda() -> bool:
         return False
 
 
-def parse_config(recipe: str | Path | None, flags: list[str] | None = None) -> TrainConfig:
-    """Recipe YAML (may be None: flags only) + flags -> TrainConfig. Raises DistillateError on bad input."""
+def parse_config(recipe: str | Path | dict | None, flags: list[str] | None = None,
+                 origin: str | None = None) -> TrainConfig:
+    """Recipe YAML (or its mapping, e.g. an experiment's `train:` section; None: flags only) + flags ->
+    TrainConfig. `origin` names the mapping in errors. Raises DistillateError on bad input."""
     import yaml
 
     trl = require("trl", "train")
     raw: dict = {}
-    if recipe is not None:
+    if isinstance(recipe, dict):
+        raw, recipe = dict(recipe), origin or "the training settings"
+    elif recipe is not None:
         p = Path(recipe)
         if not p.is_file():
             raise DistillateError(f"recipe {p} not found")

@@ -301,6 +301,20 @@ def _context(cat: Catalog) -> _Context:
     )
 
 
+def _decontamination(ctx: _Context, sel: Selection) -> list[dict]:
+    """manifest `decontamination`: every benchmark the catalog was scanned against (zero matches included),
+    with this variant's candidate and kept traces whose problem matched it."""
+    per: dict[str, list[int]] = {}
+    cont = sel.rows.filter(pl.col("contaminated")).select("kept", "contaminated_benchmarks")
+    for kept, benches in cont.iter_rows():
+        for b in benches or []:
+            c = per.setdefault(b, [0, 0])
+            c[0] += 1
+            c[1] += bool(kept)
+    return [{**d, "candidate_traces_matched": per.get(d["benchmark"], [0, 0])[0],
+             "kept_traces_matched": per.get(d["benchmark"], [0, 0])[1]} for d in ctx.decontam]
+
+
 def _token_totals(kept: pl.DataFrame) -> dict:
     def s(c):
         v = kept[c].sum()
@@ -365,6 +379,7 @@ def _write_variant(cat: Catalog, ctx: _Context, recipe: Recipe, sel: Selection, 
         "max_length": max_length,
         "chat_template": chat,
         "format": fmt_stats,
+        "decontamination": _decontamination(ctx, sel),
         "warnings": sel.warnings,
     }
     from distillate.experiment.transparency import build_facts

@@ -128,21 +128,18 @@ def write_datacard(path: Path, manifest: dict, sel, ctx) -> None:
                        per.get(s["source"], [0, 0])[1], s["description"]] for s in ctx.sources]))
 
     md += ["", "## Decontamination per benchmark", ""]
-    if ctx.decontam:
-        cont = sel.rows.filter(pl.col("contaminated")).select("trace_id", "kept", "contaminated_benchmarks")
-        by_b: dict[str, list[int]] = {}
-        for _, k, bs in cont.iter_rows():
-            for b in bs or []:
-                by_b.setdefault(b, [0, 0])
-                by_b[b][0] += 1
-                by_b[b][1] += bool(k)
-        md.append(_table(["benchmark", "matched problems", "benchmark items", "methods", "traces matched", "traces kept"],
-                         [[d["benchmark"], d["problems"], d["benchmark_items"], ", ".join(d["methods"]),
-                           by_b.get(d["benchmark"], [0, 0])[0], by_b.get(d["benchmark"], [0, 0])[1]] for d in ctx.decontam]))
-        md += ["", "Benchmarks checked with no match do not appear here; see the decontam stage's report."]
+    dec = manifest["decontamination"]
+    if dec:
+        md += ["Every benchmark the catalog was scanned against, including those with no match "
+               "(fingerprint: content hash of its items, as `distillate eval` checks it).", ""]
+        md.append(_table(["benchmark", "fingerprint", "items", "matched problems", "matched items", "methods",
+                          "scanned at", "traces matched", "traces kept"],
+                         [[d["benchmark"], d["fingerprint"] or "(no scan record)", d["items"], d["matched_problems"],
+                           d["matched_items"], ", ".join(d["methods"] or []), d["scanned_at"],
+                           d["candidate_traces_matched"], d["kept_traces_matched"]] for d in dec]))
     else:
-        md.append("No contamination matches in the catalog"
-                  + (" (the decontam stage ran and found none)." if any(r["stage"] == "decontam" for r in ctx.stage_runs)
+        md.append("No benchmark scan in the catalog"
+                  + (" (the decontam stage ran with no benchmark)." if any(r["stage"] == "decontam" for r in ctx.stage_runs)
                      else ": the decontam stage has not run, so this set is NOT checked against benchmarks."))
 
     ct = manifest.get("chat_template")
