@@ -180,6 +180,9 @@ def load_experiment(path: str | Path) -> Experiment:
         if k in kw and kw[k] is not None and not isinstance(kw[k], dict):
             raise DistillateError(f"{k} must be a mapping")
         kw[k] = kw.get(k) or {}
+    from .transparency import parse_declared
+
+    kw["transparency"] = parse_declared(kw["transparency"], str(p))
     cfg = ExperimentConfig(**kw)
     if not cfg.name:
         cfg.name = p.parent.name if p.stem == "experiment" else p.stem

@@ -107,11 +107,16 @@ def plot_sizes(state: dict, path: Path) -> Path | None:
     return path
 
 
-def write_reports(state: dict, out: Path, reference: str | None = None) -> dict:
-    """comparison.md and the plots; returns their paths."""
+def write_reports(state: dict, out: Path, reference: str | None = None, index: dict | None = None) -> dict:
+    """comparison.md (with the Transparency Index when given) and the plots; returns their paths."""
     from distillate.eval import plot_runs
 
-    (out / "comparison.md").write_text(comparison_md(state), encoding="utf-8")
+    md = comparison_md(state)
+    if index is not None:
+        from .transparency import render_markdown
+
+        md = md.rstrip("\n") + "\n\n" + "\n".join(render_markdown(index)) + "\n"
+    (out / "comparison.md").write_text(md, encoding="utf-8")
     # one curve per eval run: variants that share a run (identical data) share its curve and its label
     runs: dict[str, list[str]] = {}
     base = state.get("baseline") or {}
@@ -121,6 +126,8 @@ def write_reports(state: dict, out: Path, reference: str | None = None) -> dict:
         if v.get("eval_dir"):
             runs.setdefault(v["eval_dir"], []).append(v["name"])
     files = {"comparison": str(out / "comparison.md")}
+    if index is not None:
+        files["transparency"] = str(out / "transparency.json")
     if runs:
         files["accuracy_vs_tokens"] = str(plot_runs(list(runs), out / "accuracy_vs_tokens.png",
                                                     labels=[" = ".join(n) for n in runs.values()],

@@ -441,10 +441,18 @@ def run_experiment(path: str | Path, out: str | Path | None = None, workspace: s
         from .report import write_reports
 
         reference = exp.rel(exp.config.reference)
-        ex.state["outputs"] = write_reports(ex.state, out, reference)
         ex.state["status"] = "ok"
         ex.state["finished_at"] = _now()
         ex.state["attempts"][-1]["finished_at"] = ex.state["finished_at"]
+        ex.save()
+        # the index is scored from the records just saved (experiment.json, run.json, results.json)
+        from .transparency import score_experiment
+
+        index = score_experiment(out, ws.root)
+        ex.state["transparency_index"] = {"total": index["total"], "dimensions": index["dimensions"],
+                                          "file": "transparency.json"}
+        write_json_atomic(out / "transparency.json", index)
+        ex.state["outputs"] = write_reports(ex.state, out, reference, index)
         ex.save()
     except BaseException as e:
         if ex.state["status"] != "failed":

@@ -53,7 +53,7 @@ def _experiment_file(tmp: Path) -> Path:
                   "logging_steps": 1, "save_strategy": "no", "seed": 0},
         "eval": {"benchmarks": ["demo_bench"], "benchmarks_dir": str(DEMO_BENCH), "limit": 3, "n": 2,
                  "temperature": 1.0, "max_tokens": 8, "budgets": [4], "batch_size": 3},
-        "transparency": {"weights_released": False},
+        "transparency": {"weights": False},
     }
     p = tmp / "exp.yaml"
     p.write_text(yaml.safe_dump(exp, sort_keys=False))
@@ -120,7 +120,7 @@ def test_experiment_outputs_and_contract(finished_experiment):
     for k in ("name", "experiment_file", "experiment_sha256", "workspace", "base_model", "build", "train", "eval",
               "transparency", "baseline", "variants", "status", "started_at", "finished_at"):
         assert k in state, k
-    assert state["transparency"] == {"weights_released": False} and state["train"]["max_steps"] == 2
+    assert state["transparency"] == {"weights": False} and state["train"]["max_steps"] == 2
     assert set(state["build"]) >= {"dir", "build_id", "name", "recipe_sha256"} and state["build"]["name"] == "t-exp"
     assert state["baseline"]["eval_run_id"] and state["baseline"]["metrics"]["demo_bench"]
     names = [v["name"] for v in state["variants"]]
@@ -158,6 +158,15 @@ def test_experiment_outputs_and_contract(finished_experiment):
     res = json.loads((Path(v["rewrites"]["eval_dir"]) / "results.json").read_text())
     assert res["lineage"]["train_run"]["run_name"] == v["rewrites"]["train_run_id"]
     assert res["lineage"]["builds"][0]["dir"] == v["rewrites"]["build_dir"]
+    # the Transparency Index of the experiment: in experiment.json, transparency.json and comparison.md,
+    # equal to what `distillate tti` scores from the same records
+    from distillate.experiment import score
+
+    index = json.loads((out / "transparency.json").read_text())
+    assert state["transparency_index"]["total"] == index["total"] == score(out, state["workspace"])["total"]
+    weights = [i for i in index["items"] if i["status"] == "declared"]
+    assert weights and all(not i["earned"] for i in weights)   # declared `false`: not released, no points
+    assert "## Technical Transparency Index" in md and f"{index['total']}" in md
 
 
 def test_dry_run_plan(finished_experiment, tmp_path):
