@@ -49,7 +49,8 @@ def write_result(name: str, *, figures: dict, baselines: dict | None = None, wor
                  notes: str = "", path: Path | None = None) -> Path:
     """Write bench/results/NAME.json (or `path`) and return its path. $BENCH_NOTE (e.g. "machine shared with
     other jobs"), when set, is appended to the notes: `make bench BENCH_NOTE=...`."""
-    notes = " ".join(x.strip() for x in (notes, os.environ.get("BENCH_NOTE", "")) if x and x.strip())
+    parts = [x.strip() for x in (notes, os.environ.get("BENCH_NOTE", "")) if x and x.strip()]
+    notes = " ".join(x if x[-1] in ".!?" else x + "." for x in parts)
     rec = {"name": name, "figures": figures, "baselines": baselines or {}, "workload": workload, "notes": notes,
            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "commit": _commit(),
            "machine": machine(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -19,7 +19,8 @@ from bench.results import write_result  # noqa: E402
 # modules of bench/ that are not benchmarks (shared code)
 HELPERS = {"__init__.py", "corpus.py", "results.py", "table.py", "heldout_edits.py"}
 # scripts whose write_result call lands with another branch; remove the entry when it has (the test says so)
-PENDING = {"verify": "issue 18 (branch verify) adds the distinct-pair workload and bench/results/verify.json"}
+PENDING = {"verify": "issue 18 (branch verify) adds the distinct-pair workload and bench/results/verify.json",
+           "verify_agreement": "issue 18 (branch verify): verify_bench.py --agreement"}
 FIELDS = {"name", "figures", "baselines", "workload", "notes", "command", "commit", "machine", "date"}
 
 
@@ -71,7 +72,7 @@ def test_write_result_records_where_and_when(tmp_path, monkeypatch):
                      path=tmp_path / "probe.json")
     rec = json.loads(p.read_text())
     assert FIELDS <= rec.keys() and rec["figures"] == {"x": 1.5} and rec["baselines"] == {"b": {"x": 3.0}}
-    assert rec["notes"] == "n. machine shared with other jobs"
+    assert rec["notes"] == "n. machine shared with other jobs."
     assert rec["commit"] and len(rec["machine"]["load_avg_1_5_15m"]) == 3
 
 
