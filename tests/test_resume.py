@@ -135,6 +135,7 @@ def ray_address():
     ray.shutdown()
 
 
+@pytest.mark.slow  # ~2 min on 2 shared cores (a Ray cluster, three driver runs): CI runs it
 def test_ray_engine_resumes_after_kill(ray_address, real_ws, copy_ws, qwen_tokenizer_path):
     """The driver of a Ray run is killed; the cluster lives on (an external cluster, as in production); the
     rerun on the same cluster skips the finished shards."""
