@@ -76,7 +76,9 @@ def _kill_and_resume(real_ws, copy_ws, stage: str, args: list[str], query: str, 
     ws, clean = copy_ws(real_ws), copy_ws(real_ws)
     cmd = ["curate", "--stages", stage, "-q", *args]
     killed = _cli(cmd + ["-w", str(ws.root)], killer=(query, kill_after))
-    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr[-3000:])
+    assert killed.returncode == -signal.SIGKILL, (
+        f"the run was not killed after {kill_after} x {query!r} (renamed query, or less work than that?)",
+        killed.returncode, killed.stderr[-3000:])
     resumed = _cli(cmd + ["-w", str(ws.root)])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     full = _cli(cmd + ["-w", str(clean.root)])
