@@ -9,7 +9,7 @@ ground truth). Prints, for a one-variant build and a 5-variant build (base + 2 a
 wall seconds, rows/s and peak RSS of a subprocess running `distillate build`; and the same for the
 baseline: the notebook way (fetch candidates joined with all texts into Python dicts, decide every row in
 a Python loop, json.dumps each row), which writes only sft.jsonl and dropped.jsonl for the base recipe.
-Both outputs are checked to hold the same kept trace ids."""
+Both outputs are checked to hold the same kept trace ids. Writes bench/results/build.json."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.corpus import generate, truth_path  # noqa: E402
+from bench.results import write_result  # noqa: E402
 
 EXE = Path(sys.executable).parent / "distillate"
 
@@ -148,6 +149,18 @@ def main(argv=None) -> None:
               f"peak RSS {o['rss_mib'] / b['rss_mib']:.2f}x  (the build also writes parquet, manifest, data card, "
               "plot, build_rows and a catalog snapshot; its imports are a fixed cost, see the line above)")
         print(f"5 variants cost {res['build (5 variants)']['seconds'] / o['seconds']:.2f}x one variant")
+        rnd = lambda v: {"seconds": round(v["seconds"], 2), "peak_rss_mib": round(v["rss_mib"])}  # noqa: E731
+        write_result(
+            "build",
+            figures={"traces": a.n, "one_variant": rnd(o), "five_variants": rnd(res["build (5 variants)"]),
+                     "imports_only": rnd(res["imports only (fixed cost)"]), "kept": len(ours),
+                     "kept_only_by_baseline": len(naive - ours), "kept_only_by_build": len(extra),
+                     "ratio_time_vs_baseline": round(o["seconds"] / b["seconds"], 2),
+                     "ratio_rss_vs_baseline": round(o["rss_mib"] / b["rss_mib"], 2)},
+            baselines={"naive": rnd(b)},
+            workload=f"{a.n:,} bench/corpus.py traces of ~{a.chars:,} chars with side tables filled in SQL; the "
+                     "build writes sft.jsonl/.parquet, dropped.jsonl, manifest, data card, plot, build_rows and a "
+                     "snapshot; the naive baseline (Python dicts and loop) writes sft.jsonl and dropped.jsonl only")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ thoughts (numbers re-drawn, so originals differ from each other) under a real pr
 - sibling traces: several originals per problem (same problem, different texts: not duplicates);
 - contaminated problems: some problems are benchmark problems (verbatim or lightly reformatted).
 
+Solutions end with `\\boxed{answer}` by default; `answers="mixed"` states half of them otherwise (ANSWER_STYLES:
+"Answer: X", bold, prose, display math, Spanish, Chinese, German), drawn from a separate random stream so the
+rest of the corpus is the same; `answer_style(solution)` tells which.
+
 Every planted item's measured Jaccard (word 5-grams of lower-cased, whitespace-split text, computed here
 with Python sets, independent of the dedup code) is in the ground-truth file. Reused by the signals,
 decontam and scale-out benchmarks:
@@ -90,6 +94,33 @@ def _original(pools: Pools, rng: random.Random, chars: int) -> str:
     return "\n\n".join(out)
 
 
+# how a solution states its final answer; "mixed" draws boxed half of the time, the others evenly
+ANSWER_STYLES = {
+    "boxed": "The answer is $\\boxed{{{a}}}$.",
+    "answer_colon": "Checking every case gives the same result.\n\nAnswer: {a}",
+    "bold": "So the final answer is **{a}**.",
+    "prose": "Putting everything together, the final answer is {a}.",
+    "display": "Therefore the required value is\n$$ {a} $$",
+    "spanish": "Por lo tanto, la respuesta es ${a}$.",
+    "chinese": "因此，答案是 ${a}$。",
+    "german": "Also ist die Antwort ${a}$.",
+}
+_STYLE_OF = [(k, re.compile(re.escape(v.format(a="\0").split("\0")[0]))) for k, v in ANSWER_STYLES.items()]
+
+
+def answer_style(solution: str) -> str | None:
+    """The ANSWER_STYLES key a generated solution was written with."""
+    return next((k for k, rx in _STYLE_OF if rx.search(solution or "")), None)
+
+
+def _solution(answer, style_rng: random.Random | None) -> str:
+    if style_rng is None or style_rng.random() < 0.5:
+        style = "boxed"
+    else:
+        style = style_rng.choice([k for k in ANSWER_STYLES if k != "boxed"])
+    return ANSWER_STYLES[style].format(a=answer)
+
+
 _UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _FILLERS = ("so", "then", "wait,", "hmm,", "now", "thus", "okay,", "therefore", "indeed", "actually")
 
@@ -144,12 +175,17 @@ def _reformat_problem(p: str, rng: random.Random) -> str:
 
 def generate(n: int, out: Path, seed: int = 0, chars: int = 20000, p_exact: float = 0.03,
              p_near: float = 0.10, p_rewrite: float = 0.03, p_contam: float = 0.01,
-             traces_per_problem: float = 1.5, data: Path = DATA, show_progress: bool = True) -> list[dict]:
+             traces_per_problem: float = 1.5, data: Path = DATA, show_progress: bool = True,
+             answers: str = "boxed") -> list[dict]:
     """Write n traces as JSONL to `out` and the ground truth to `<out stem>.truth.jsonl`; returns the truth.
+    answers: "boxed" (every solution boxes its answer) or "mixed" (see ANSWER_STYLES).
 
     Truth rows: {"kind": exact|near|rewrite|sibling|contam, "id", "of" (original trace id or benchmark id),
     "jaccard" (word 5-gram, measured), "benchmark" (contam only)}."""
+    if answers not in ("boxed", "mixed"):
+        raise ValueError(f"answers must be boxed or mixed, not {answers!r}")
     rng = random.Random(seed)
+    style_rng = random.Random(seed + 7919) if answers == "mixed" else None
     pools = load_pools(data)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +230,7 @@ def generate(n: int, out: Path, seed: int = 0, chars: int = 20000, p_exact: floa
                     problems.append(prob)
                 thought = _original(pools, rng, chars)
                 rows[i] = {"id": f"syn-{i}", "problem": prob["problem"], "thought": thought,
-                           "solution": f"The answer is $\\boxed{{{prob['answer']}}}$.", "answer": prob["answer"],
+                           "solution": _solution(prob["answer"], style_rng), "answer": prob["answer"],
                            "model": "teacher"}
                 originals.append(i)
                 if sib:
@@ -224,8 +260,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="output JSONL (truth next to it)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chars", type=int, default=20000, help="median thought length in characters")
+    ap.add_argument("--answers", choices=("boxed", "mixed"), default="boxed", help="how solutions state the answer")
     a = ap.parse_args(argv)
-    truth = generate(a.n, a.out, a.seed, a.chars)
+    truth = generate(a.n, a.out, a.seed, a.chars, answers=a.answers)
     kinds: dict[str, int] = {}
     for t in truth:
         kinds[t["kind"]] = kinds.get(t["kind"], 0) + 1

@@ -5,7 +5,9 @@
 Inputs are built from the benchmark files (../shared/data/benchmarks by default):
 - recall: every problem of AIME 2024/2025, AMC 2023, MATH-500, GSM8K and OlympiadBench, edited the ways of
   distillate.curate.decontam.perturb (whitespace, $..$ -> \\(..\\), \\frac -> \\dfrac, added instruction before
-  or after, one word replaced) and with all numbers changed;
+  or after, one word replaced) and with all numbers changed: the edits the matcher's normaliser was written
+  to undo; and edited by the held-out families of bench/heldout_edits.py (synonym substitution from a
+  hand-written table, sentence reordering, LaTeX re-typesetting, number words), which it was not;
 - false positives: MATH-train problems flagged against those benchmarks (MATH-train holds some true
   numbers-changed copies of MATH-500 problems, so this is an upper bound of the false-positive rate);
 - speed: N problems (MATH-train texts, varied so none repeats) scanned against every benchmark file in the
@@ -26,11 +28,19 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.heldout_edits import HELDOUT_EDITS, heldout_edits  # noqa: E402
+from bench.results import write_result  # noqa: E402
 from distillate.curate.decontam.matcher import BenchmarkIndex, MatchConfig
 from distillate.curate.decontam.perturb import LIGHT_EDITS, change_numbers, light_edits
 from distillate.curate.decontam.registry import load_benchmarks
 from distillate.curate.decontam.scan import payload_for, scan_texts
-from distillate.curate.executor import default_workers
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0))
+
 
 TARGETS = ["aime24", "aime25", "amc23", "math500", "gsm8k_test", "olympiadbench"]
 
@@ -78,7 +88,6 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=None, help="problems in the speed test (default 100000; quick 10000)")
     ap.add_argument("--benchmarks-dir", type=Path, default=None)
     ap.add_argument("--workers", type=int, default=None, help="executor processes (default: all cores)")
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
     bdir = args.benchmarks_dir or find_benchmarks()
     n_speed = args.n or (10_000 if args.quick else 100_000)
@@ -94,13 +103,15 @@ def main() -> None:
 
     # -- recall ---------------------------------------------------------------------------------------
     sample = items if not args.quick else rng.sample(items, 400)
-    kinds = LIGHT_EDITS + ("numbers",)
+    kinds = LIGHT_EDITS + ("numbers",) + HELDOUT_EDITS
     hits = {name: {k: [0, 0] for k in kinds} for name in ("ensemble", *baselines)}
+    held_rng = random.Random(1)  # its own stream: the light edits stay those of earlier runs
     for i_item, (bench, bid, text) in enumerate(sample):
         copies = light_edits(text, rng)
         nums = change_numbers(text, rng)
         if nums:
             copies["numbers"] = nums
+        copies.update(heldout_edits(text, held_rng))
         target = items.index((bench, bid, text)) if args.quick else i_item
         for kind, copy in copies.items():
             got = {m.item for m in ours.match(copy)[1]}
@@ -115,8 +126,17 @@ def main() -> None:
         print(f"  {k:14s}" + "".join(f"{hits[n][k][0] / max(1, hits[n][k][1]):17.4f}" for n in hits))
     light = {n: sum(hits[n][k][0] for k in LIGHT_EDITS) / sum(hits[n][k][1] for k in LIGHT_EDITS) for n in hits}
     print(f"  {'all light':14s}" + "".join(f"{light[n]:17.4f}" for n in hits))
-    figures["recall"] = {n: {k: round(a / max(1, b), 4) for k, (a, b) in v.items()} for n, v in hits.items()}
-    figures["recall_light"] = {n: round(v, 4) for n, v in light.items()}
+    held = {n: sum(hits[n][k][0] for k in HELDOUT_EDITS) / max(1, sum(hits[n][k][1] for k in HELDOUT_EDITS))
+            for n in hits}
+    print(f"  {'all held-out':14s}" + "".join(f"{held[n]:17.4f}" for n in hits))
+    print("  held-out copies per family: " + ", ".join(f"{k} {hits['ensemble'][k][1]}" for k in HELDOUT_EDITS))
+    figures["recall"] = {k: round(a / max(1, b), 4) for k, (a, b) in hits["ensemble"].items()}
+    figures["recall_copies"] = {k: b for k, (a, b) in hits["ensemble"].items()}
+    figures["recall_light"] = round(light["ensemble"], 4)
+    figures["recall_heldout"] = round(held["ensemble"], 4)
+    baseline_figs: dict = {n: {"recall": {k: round(a / max(1, b), 4) for k, (a, b) in hits[n].items()},
+                               "recall_light": round(light[n], 4), "recall_heldout": round(held[n], 4)}
+                           for n in baselines}
 
     # -- false positives on clean MATH-train ----------------------------------------------------------
     train = [json.loads(line)["problem"] for line in (bdir / "math_train.jsonl").open(encoding="utf-8")]
@@ -135,7 +155,10 @@ def main() -> None:
     for n, v in fp.items():
         print(f"  {n:17s} {v:5d}  {100 * v / len(train):6.2f}%")
     print(f"  ensemble by method: {by_method}")
-    figures["math_train_flagged"] = {n: round(v / len(train), 5) for n, v in fp.items()}
+    figures["math_train_problems"] = len(train)
+    figures["math_train_flagged"] = round(fp["ensemble"] / len(train), 5)
+    for n in baselines:
+        baseline_figs[n]["math_train_flagged"] = round(fp[n] / len(train), 5)
     figures["math_train_flagged_by_method"] = by_method
 
     # -- speed ----------------------------------------------------------------------------------------
@@ -170,9 +193,18 @@ def main() -> None:
     figures["speed"] = {"problems": n_speed, "items": len(all_items), "seconds": round(secs, 2),
                         "cpu_seconds": round(cpu, 2),
                         "seconds_per_100k": round(secs * 100_000 / n_speed, 1),
-                        "openr1_seconds": round(r1_secs, 2), "matches": len(rows), "errors": len(errors)}
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1))
+                        "matches": len(rows), "errors": len(errors),
+                        "workers": args.workers or default_workers()}
+    baseline_figs["open-r1 8-gram"]["speed"] = {"seconds": round(r1_secs, 2), "processes": 1,
+                                                "extrapolated_from": r1_n}
+    write_result("decontam", figures=figures, baselines=baseline_figs,
+                 workload=f"recall: {len(sample):,} benchmark problems ({', '.join(TARGETS)}), each edited by the "
+                          f"light edits of curate/decontam/perturb.py, with numbers changed, and by the held-out "
+                          f"families of bench/heldout_edits.py ({', '.join(HELDOUT_EDITS)}); false positives: "
+                          f"{len(train):,} MATH-train problems; scan: {n_speed:,} problems x {len(all_items):,} "
+                          "benchmark items",
+                 notes="MATH-train holds real numbers-changed copies of MATH-500 problems: the flagged share is "
+                       "an upper bound of the false-positive rate.")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ with the local engine and with Ray, timed per step, with peak memory and quality
 
 The corpus comes from bench/corpus.py (real thoughts and problems from ../shared/data recombined and
 perturbed; planted exact/near duplicates, heavy rewrites that must not merge, and benchmark problems
-planted verbatim or reformatted). Each step is one `distillate` command in a child process (as a user
+planted verbatim or reformatted; half of the solutions state their answer otherwise than `\\boxed{}`: "Answer:",
+bold, prose, display math, Spanish, Chinese, German, see bench/corpus.py ANSWER_STYLES). Each step is one `distillate` command in a child process (as a user
 runs it), so its time includes start-up; peak RSS is sampled every 0.2 s as the sum over the child and
 all its descendants (pool workers, and with Ray the local cluster it starts: raylet, GCS, workers),
 the figure that must fit in the machine. Ray starts a local cluster with this machine's CPUs in every
 stage command (a few seconds each, included). Targets (issue 11): <= 10 min end to end and <= 4 GB peak
-locally at 100k; Ray within 1.5x of local on one machine."""
+locally at 100k; Ray within 1.5x of local on one machine. Writes bench/results/e2e.json."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.corpus import DATA, generate, truth_path  # noqa: E402
+from bench.corpus import DATA, answer_style, generate, truth_path  # noqa: E402
+from bench.results import write_result  # noqa: E402
 
 BENCHMARKS = "aime24,aime25,amc23,math500"
 RECIPE = """name: e2e
@@ -104,6 +106,11 @@ def quality(ws: Path, corpus: Path, build_dir: Path) -> dict:
         flagged = {r[0] for r in con.execute("SELECT DISTINCT problem_id FROM contamination_matches").fetchall()}
         verdicts = dict(con.execute("SELECT verdict, count(*) FROM verdicts GROUP BY 1").fetchall())
         n_traces = con.execute("SELECT count(*) FROM traces").fetchall()[0][0]
+        styles: dict[str, dict[str, int]] = {}
+        for sol, verdict in cat.fetch("SELECT t.solution, coalesce(v.verdict, '(none)') FROM traces t "
+                                      "LEFT JOIN verdicts v USING (trace_id)"):
+            d = styles.setdefault(answer_style(sol) or "other", {})
+            d[verdict] = d.get(verdict, 0) + 1
     found = sum(pid[i] in flagged for i in contam)
     planted_problems = {pid[i] for i in contam}
     q["decontam"] = {"planted_contaminated_traces": len(contam), "recall": round(found / max(1, len(contam)), 4),
@@ -111,8 +118,11 @@ def quality(ws: Path, corpus: Path, build_dir: Path) -> dict:
                      # the real problem pool holds benchmark problems too (e.g. AIME traces), so flags beyond
                      # the planted ones are not necessarily false positives
                      "flagged_not_planted": len(flagged - planted_problems)}
-    # every synthetic solution boxes its problem's reference answer: all should verify as correct
-    q["verify"] = {"verdicts": verdicts, "correct_share": round(verdicts.get("correct", 0) / max(1, n_traces), 4)}
+    # every synthetic solution states its problem's reference answer (boxed or not): all should be correct
+    q["verify"] = {"verdicts": verdicts, "correct_share": round(verdicts.get("correct", 0) / max(1, n_traces), 4),
+                   "correct_share_by_style": {k: round(v.get("correct", 0) / max(1, sum(v.values())), 4)
+                                              for k, v in sorted(styles.items())},
+                   "traces_by_style": {k: sum(v.values()) for k, v in sorted(styles.items())}}
     kept = set()
     with (build_dir / "sft.jsonl").open() as f:
         for line in f:
@@ -173,10 +183,10 @@ def main(argv: list[str] | None = None) -> None:
     work = a.workdir or Path(tempfile.mkdtemp(prefix="e2e-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     (work / "recipe.yaml").write_text(RECIPE)
-    corpus = work / f"corpus-{a.n}.jsonl"
+    corpus = work / f"corpus-{a.n}-mixed.jsonl"
     t0 = time.perf_counter()
     if not (corpus.exists() and truth_path(corpus).exists()):
-        generate(a.n, corpus, seed=0, chars=a.chars)
+        generate(a.n, corpus, seed=0, chars=a.chars, answers="mixed")
     size = corpus.stat().st_size
     print(f"corpus: {a.n:,} traces, {size / 2**30:.2f} GiB ({time.perf_counter() - t0:.0f} s) in {work}", flush=True)
     out = {"n": a.n, "corpus_bytes": size, "cpus": len(os.sched_getaffinity(0)), "engines": {}}
@@ -200,6 +210,19 @@ def main(argv: list[str] | None = None) -> None:
             print(f"ray and local quality figures identical: {same}")
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
+    figures = {"traces": a.n, "corpus_gib": round(size / 2**30, 2), **out["engines"]}
+    if "local" in out["engines"] and "ray" in out["engines"]:
+        figures["ratio_ray_vs_local"] = round(out["engines"]["ray"]["total_seconds"]
+                                              / out["engines"]["local"]["total_seconds"], 2)
+        figures["quality_identical"] = out["engines"]["ray"]["quality"] == out["engines"]["local"]["quality"]
+    write_result("e2e", figures=figures, baselines={},
+                 workload=f"{a.n:,} bench/corpus.py traces ({size / 2**30:.2f} GiB; planted duplicates and benchmark "
+                          "problems; half the solutions state the answer without \\boxed{}) through ingest, stats, "
+                          f"verify, dedup, decontam ({BENCHMARKS}) and build, one `distillate` command per step, "
+                          f"engines: {', '.join(engines)}",
+                 notes="no outside baseline: the Ray engine is compared with the local engine of the same run")
+    if a.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Against tests/fake_openai_server.py (real HTTP on 127.0.0.1, answers at once), i
 (2) `generate`: journal row per request + one small transaction per finished request (trace + journal);
 (3) a rerun of the same command (everything done: planning and skipping only).
 Prints requests/s of each, the ratio (2)/(1) (the journaling overhead; a real endpoint takes seconds per
-request, so the ratio that matters there is ~1), and the per-request commit time."""
+request, so the ratio that matters there is ~1), and the per-request commit time. Writes
+bench/results/generate.json."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
+from bench.results import write_result  # noqa: E402
 from fake_openai_server import FakeOpenAI  # noqa: E402
 
 
@@ -83,6 +86,15 @@ def main() -> None:
     print(f"ratio generate/baseline throughput:     {t_base / t_gen:8.2f}")
     print(f"journaling cost per request:            {1000 * (t_gen - t_base) / total:8.2f} ms")
     print(f"rerun (all done, nothing sent):         {t_re:8.2f} s")
+    write_result("generate",
+                 figures={"requests": total, "generate_req_s": round(total / t_gen, 1), "seconds": round(t_gen, 2),
+                          "ratio_vs_baseline": round(t_base / t_gen, 2),
+                          "journal_ms_per_request": round(1000 * (t_gen - t_base) / total, 2),
+                          "rerun_seconds": round(t_re, 2)},
+                 baselines={"bare_client": {"req_s": round(total / t_base, 1), "seconds": round(t_base, 2)}},
+                 workload=f"{total} requests ({n_problems} MATH-train problems x {n}), concurrency {a.concurrency}, "
+                          "non-streaming, against tests/fake_openai_server.py on 127.0.0.1 (answers at once); "
+                          "baseline: the same AsyncOpenAI requests, nothing stored")
 
 
 if __name__ == "__main__":

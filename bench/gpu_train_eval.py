@@ -3,6 +3,7 @@ GPU machine (it uses CUDA when torch sees it) or here on CPU with --small.
 
     .venv/bin/python bench/gpu_train_eval.py --prepare .gpu        # here: copy the inputs + wheels list into .gpu/
     python3 .gpu/gpu_train_eval.py OUT_DIR [--small]                # there: inputs read from the script's folder
+    .venv/bin/python bench/gpu_train_eval.py --record OUT_DIR/figures.json  # here: bench/results/gpu_train_eval.json
 
 --prepare copies this script, the shared Qwen tokenizer, aime24.jsonl and 64 real traces (thoughts cut to 4,000
 characters) into DIR, so DIR alone travels to a machine without ../shared/data. The device machine here lacks
@@ -10,6 +11,19 @@ trl, datasets, duckdb, orjson, math-verify (+ latex2sympy2_extended, antlr4-pyth
 datasketch, dill, multiprocess and distillate itself: carry them as py3.12 wheels (docs/train_eval.md)."""
 import json, shutil, sys, time
 from pathlib import Path
+
+if "--record" in sys.argv:  # the device has no git checkout: the result file is written here, from its figures
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.results import write_result
+
+    fig = json.loads(Path(sys.argv[sys.argv.index("--record") + 1]).read_text())
+    write_result("gpu_train_eval", figures=fig, baselines={},
+                 workload="tiny random Qwen2 (151,669-token vocabulary) on 64 real traces (thoughts cut to 4,000 "
+                          "characters), max_length 1024, batch 8: one stage of 60 steps, two stages (30 on the short "
+                          "subset, then 60), eval of aime24 x 4 samples of up to 512 tokens (transformers backend)",
+                 notes=f"measured on the device machine ({fig.get('device')}, torch {fig.get('torch')}); machine "
+                       "below is where the figures were recorded; no baseline (a run-once check)")
+    sys.exit(0)
 
 if "--prepare" in sys.argv:
     dest = Path(sys.argv[sys.argv.index("--prepare") + 1])

@@ -7,13 +7,15 @@
 Prints (1) the stage's wall time on the corpus (a subprocess, ingest not counted), MiB/s of text, traces/s
 and the time extrapolated to 100k traces; (2) a baseline measured in the same run on a sample of the same
 texts: the naive way (transformers tokenizer called per text, one process, plus the Python signals) and
-the tokenizer alone in batches (`encode_batch_fast`, one process), with the ratios."""
+the tokenizer alone in batches (`encode_batch_fast`, one process), with the ratios. Writes
+bench/results/signals.json."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.corpus import DATA, generate  # noqa: E402
+from bench.results import write_result  # noqa: E402
 
 TOKENIZER = DATA / "tokenizers" / "qwen3"
 
@@ -93,6 +96,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"stats stage: {n:,} traces ({mib:,.0f} MiB) in {wall:.1f}s = {mib / wall:.2f} MiB/s; "
           f"100k traces -> ~{res['extrapolated_100k_s']:.0f}s (target 120s); {res['speedup_vs_naive']}x the "
           f"naive single-process baseline ({base['naive_mib_s']} MiB/s)")
+    write_result("signals", figures={k: v for k, v in res.items() if not k.startswith("baseline_")},
+                 baselines={"naive": {"mib_s": base["naive_mib_s"], "seconds": base["naive_s"],
+                                      "sample_traces": base["sample"], "sample_mib": base["mib"]},
+                            "tokenize_batch_1proc": {"mib_s": base["tokenize_batch_1proc_mib_s"]},
+                            "python_signals_1proc": {"mib_s": base["python_signals_1proc_mib_s"]}},
+                 workload=f"`distillate curate --stages stats` (Qwen3 tokenizer) on {n:,} bench/corpus.py traces of "
+                          f"~{a.chars:,} chars ({mib:,.0f} MiB), a child process, ingest not counted; baseline: "
+                          f"per-text transformers calls + the Python signals, one process, on the first "
+                          f"{base['sample']} traces of the same corpus")
+    if a.keep is None:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,21 @@ re-extraction at several budgets, through the verifier's bounded pool (verify_ba
 against one-by-one `verify` calls (the baseline), measured in the same run.
 
     .venv/bin/python bench/train_eval_bench.py [--quick]
+
+Writes bench/results/train_eval.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.results import write_result  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if not DATA.exists():
@@ -69,6 +76,14 @@ def main() -> None:
     print(f"scoring one by one (baseline): {t_seq:.2f} s ({n_checks / t_seq:.1f} checks/s)")
     print(f"scoring with verify_batch (eval): {t_pool:.2f} s ({n_checks / t_pool:.1f} checks/s), "
           f"speed-up x{t_seq / t_pool:.2f}; identical verdicts: {same}")
+    write_result("train_eval",
+                 figures={"samples": len(samples), "verifier_calls": n_checks, "seconds": round(t_pool, 2),
+                          "checks_per_s": round(n_checks / t_pool, 1), "ratio_vs_baseline": round(t_seq / t_pool, 2),
+                          "identical_verdicts": same, "tokenize_samples_per_s": round(len(samples) / t_tok, 1)},
+                 baselines={"one_by_one": {"seconds": round(t_seq, 2), "checks_per_s": round(n_checks / t_seq, 1)}},
+                 workload=f"`distillate eval` scoring of {len(samples)} real long-thought responses "
+                          f"(thought_anchors + Sky-T1 32B AIME24 traces): full verdicts plus re-extraction at "
+                          f"budgets {budgets}; verify_batch (eval's path) vs one-by-one verify calls")
 
 
 if __name__ == "__main__":

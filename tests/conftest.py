@@ -1,13 +1,53 @@
-"""Shared fixtures. Real data is read in place from ../shared/data (see its MANIFEST.md), never copied."""
+"""Shared fixtures. Real data is read in place from ../shared/data (see its MANIFEST.md), never copied.
+
+Strict mode (CI=true or DISTILLATE_STRICT=1; .ci/run sets both): a test or test module skipped because a
+module, an extra, the browser or the shared data is missing FAILS instead, so a broken install cannot pass
+as a row of skips. Skips for other reasons (a GPU, a model revision, vllm being installed) stay skips."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# skip reasons that mean "something that `make test` installs is missing"
+BROKEN_INSTALL = re.compile(r"could not import|no module named|not installed|importorskip|needs debian chromium|"
+                            r"chromium|playwright|shared/data not found|extra `?\w+`? missing", re.I)
+
+
+def strict() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes") or os.environ.get("DISTILLATE_STRICT") == "1"
+
+
+def _skip_reason(rep) -> str:
+    lr = rep.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        return str(lr[2])
+    return str(lr)
+
+
+def _fail_broken_skip(rep) -> None:
+    if rep.skipped and not hasattr(rep, "wasxfail") and strict():
+        reason = _skip_reason(rep)
+        if BROKEN_INSTALL.search(reason):
+            rep.outcome = "failed"
+            rep.longrepr = (f"strict mode (CI / DISTILLATE_STRICT=1): this skip hides a broken install: {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_broken_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield  # a module-level importorskip skips the whole module at collection
+    _fail_broken_skip(outcome.get_result())
 
 
 def _find_shared() -> Path | None:

@@ -97,7 +97,7 @@ def test_verdict_fields():
     v = verify("073", "<think>\\boxed{72}</think>The answer is \\boxed{73}.")
     assert isinstance(v, Verdict) and v.correct
     assert (v.extracted, v.thought_answer, v.gold_normalized, v.pred_normalized) == ("73", "72", "073", "73")
-    assert v.method == "numeric" and v.seconds >= 0 and v.details["extraction"] == "boxed"
+    assert v.method == "numeric" and 0 < v.seconds < 1 and v.details["extraction"] == "boxed"
     assert verify(None, "\\boxed{1}").verdict == "no_reference"
     assert verify("5", "no idea").verdict == "no_answer"
     assert verify("\\frac{1}{", "\\boxed{3}").verdict == "gold_unparseable"
