@@ -32,7 +32,7 @@ _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@'\"<>]+@"
 _QUERY = re.compile(r"(?i)(?P<k>[?&;](?:api[-_]?key|key|token|access[-_]?token|auth[-_]?token|secret|client[-_]?secret"
                     r"|password|passwd|pwd|sig|signature|code)=)[^&#\s'\"<>]+")
 _HEADER = re.compile(r"(?i)(?P<k>\b(?:authorization|proxy-authorization|api-key|x-api-key)['\"]?\s*[:=]\s*['\"]?)"
-                     r"(?:(?:bearer|basic)\s+)?[^\s'\",}]+")
+                     r"(?:(?:bearer|basic)\s+)?[^\s'\",}&;)]+")
 _BEARER = re.compile(r"(?i)\b(?P<k>bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _SK = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
 
