@@ -672,3 +672,44 @@ def test_every_request_failed_exits_non_zero(tmp_path, problems, shared_data):
         with pytest.raises(DistillateError, match=r"every request failed \(4 of 4 sent"):
             reformat(ws, ReformatConfig(model="m", endpoint=srv.url, traces_source="a", limit=4, backoff_base=0.01),
                      show_progress=False)
+
+
+# ---- the runner's public interface (what the vLLM backend, or any other backend, drives) ----------
+
+def test_a_backend_drives_the_runner_through_its_public_methods(ws, problems, price_table):
+    import asyncio
+
+    from distillate.curate.generate import client as cl
+    from distillate.curate.generate.runner import Runner
+    from distillate.curate.generate.stage import generate_specs, load_problems
+
+    pfile, _ = problems
+    cfg = GenerateConfig(model="fake-local", backend="vllm", n=2, price_table=str(price_table))
+    with ws.job("generate") as (cat, job_id):
+        specs = generate_specs(cfg, load_problems(cat, job_id, str(pfile), show_progress=False))
+        runner = Runner(cat, job_id, cfg, specs, show_progress=False)
+        todo = runner.plan()
+        runner.begin(todo)
+        assert cat.fetch("SELECT DISTINCT status FROM gen_requests") == [("running",)]  # begin commits
+        for i, s in enumerate(todo):
+            runner.states[s.request_id].attempts += 1
+            comp = cl.Completion(content=f"<think>\nwork {i}\n</think>\n\nso \\boxed{{{s.answer}}}", reasoning=None,
+                                 finish_reason="stop", prompt_tokens=100, completion_tokens=50, reasoning_tokens=None,
+                                 cached_tokens=0, usage_estimated=False)
+            runner.bill(s, comp, 0.5)
+            if i % 4 == 0:
+                runner.drop(s, "finish_reason=length: dropped")
+            elif i % 4 == 1:
+                runner.fail(s, "error", "engine error")
+            else:
+                asyncio.run(runner.store(s, comp, 1000))
+        assert runner.finished == 0  # nothing counts as done before it is committed
+        runner.commit()
+        c = runner.c
+        assert (c["completed"], c["dropped"], c["failed"], c["traces_new"]) == (8, 4, 4, 8)
+        assert c["cost_usd"] == pytest.approx(_cost(100 * 16, 50 * 16))
+        st = dict(cat.fetch("SELECT status, count(*) FROM gen_requests GROUP BY ALL"))
+        assert st == {"completed": 8, "dropped": 4, "failed": 4}
+        assert cat.fetch("SELECT count(*) FROM traces WHERE source = 'gen:fake-local'") == [(8,)]
+    src = (Path(__file__).parents[1] / "curate" / "generate" / "vllm_backend.py").read_text()
+    assert "runner._" not in src  # the vLLM backend uses the public interface only
