@@ -219,11 +219,21 @@ def test_auth_failure_stops_the_run_and_never_stores_the_key(ws, problems, monke
 # ---- kill -9 mid-run, then resume ---------------------------------------------------------------
 
 def _completed_ids(ws_root: Path, tmp: Path) -> set[str]:
-    """What the killed run had committed: open a copy (the journal's WAL is replayed on open)."""
+    """What the killed run had made durable: committed to the catalog (open a copy: DuckDB's WAL is replayed on
+    open) or written to its completion log (replayed by the next run)."""
     copy = tmp / "after-kill"
     shutil.copytree(ws_root, copy, ignore=shutil.ignore_patterns("job.lock", "snapshots"))
     with Catalog(copy / "catalog.duckdb") as cat:
-        return {r[0] for r in cat.con.execute("SELECT request_id FROM gen_requests WHERE status = 'completed'").fetchall()}
+        done = {r[0] for r in cat.fetch("SELECT request_id FROM gen_requests WHERE status = 'completed'")}
+    for seg in (copy / "generate" / "completion-log").glob("*.jsonl"):
+        for line in seg.read_text().splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:  # cut short by the kill: never acknowledged, so sent again (wal.py)
+                continue
+            if e["update"]["status"] == "completed":
+                done.add(e["update"]["request_id"])
+    return done
 
 
 def test_kill_and_resume_sends_no_completed_request_again(tmp_path, problems, price_table):
@@ -687,7 +697,7 @@ def test_a_backend_drives_the_runner_through_its_public_methods(ws, problems, pr
     cfg = GenerateConfig(model="fake-local", backend="vllm", n=2, price_table=str(price_table))
     with ws.job("generate") as (cat, job_id):
         specs = generate_specs(cfg, load_problems(cat, job_id, str(pfile), show_progress=False))
-        runner = Runner(cat, job_id, cfg, specs, show_progress=False)
+        runner = Runner(cat, job_id, cfg, specs, log_dir=ws.path("generate", "completion-log"), show_progress=False)
         todo = runner.plan()
         runner.begin(todo)
         assert cat.fetch("SELECT DISTINCT status FROM gen_requests") == [("running",)]  # begin commits
@@ -713,3 +723,41 @@ def test_a_backend_drives_the_runner_through_its_public_methods(ws, problems, pr
         assert cat.fetch("SELECT count(*) FROM traces WHERE source = 'gen:fake-local'") == [(8,)]
     src = (Path(__file__).parents[1] / "curate" / "generate" / "vllm_backend.py").read_text()
     assert "runner._" not in src  # the vLLM backend uses the public interface only
+
+
+def test_completion_log_is_replayed_before_planning(ws, problems):
+    """What finished after the last catalog commit of a killed run is in its completion log: the next run
+    replays it (a line cut short by the kill is skipped: that request was never acknowledged)."""
+    import asyncio
+
+    from distillate.curate.generate import client as cl
+    from distillate.curate.generate.runner import Runner
+    from distillate.curate.generate.stage import generate_specs, load_problems
+
+    pfile, _ = problems
+    cfg = GenerateConfig(model="fake-local", backend="vllm", n=1)
+    logdir = ws.path("generate", "completion-log")
+    with ws.job("generate") as (cat, job_id):
+        specs = generate_specs(cfg, load_problems(cat, job_id, str(pfile), show_progress=False))
+        runner = Runner(cat, job_id, cfg, specs, log_dir=logdir, show_progress=False)
+        todo = runner.plan()
+        runner.begin(todo)
+        for s in todo[:5]:  # finished and logged, never committed to the catalog: the process "dies" here
+            comp = cl.Completion(content=f"<think>\nwork\n</think>\n\nso \\boxed{{{s.answer}}}", reasoning=None,
+                                 finish_reason="stop", prompt_tokens=10, completion_tokens=20, reasoning_tokens=None,
+                                 cached_tokens=0, usage_estimated=False)
+            runner.bill(s, comp, 0.1)
+            asyncio.run(runner.store(s, comp, 100))
+    seg = sorted(logdir.glob("*.jsonl"))
+    assert len(seg) == 1 and len(seg[0].read_text().splitlines()) == 5
+    with seg[0].open("a") as f:
+        f.write('{"source": "gen:fake-local", "update": {"request_id": "r')  # torn by the kill
+    with ws.reader() as cat:
+        assert cat.fetch("SELECT count(*) FROM gen_requests WHERE status = 'completed'") == [(0,)]
+    with ws.job("generate") as (cat, job_id):
+        runner = Runner(cat, job_id, cfg, specs, log_dir=logdir, show_progress=False)
+        todo = runner.plan()
+        assert runner.c["already_done"] == 5 and len(todo) == 3
+        done = {r[0] for r in cat.fetch("SELECT request_id FROM gen_requests r JOIN traces t USING (trace_id) "
+                                        "WHERE r.status = 'completed' AND t.source = 'gen:fake-local'")}
+    assert done == {s.request_id for s in specs[:5]} and not list(logdir.glob("*.jsonl"))

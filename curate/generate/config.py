@@ -101,7 +101,8 @@ class GenerateConfig(EndpointConfig):
     retry_failed: bool = option(True, "--retry-failed/--no-retry-failed", "Whether a rerun retries requests that "
                                                                           "failed before (completed ones are never "
                                                                           "resent).")
-    commit_interval: float = 0.0         # seconds a finished request waits for others to share its commit
+    commit_interval: float = 0.5         # seconds between catalog commits (finished requests are durable at once in
+                                         # the completion log; the catalog takes them in batches)
     limit: int | None = option(None, "--limit", "Only the first N problems (traces for reformat).")
     extra_body: dict = field(default_factory=dict)  # extra request fields (e.g. {"top_k": 20} for vLLM servers)
 

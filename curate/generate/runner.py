@@ -1,12 +1,14 @@
 """The request loop shared by `generate` and `reformat`: plan -> journal -> send (concurrency, rate limits,
 retries) -> store each finished request as a trace and its journal row, durably, before counting it done.
 
-Resumability: request ids are deterministic (`request_id`), the journal row of every request is written
-before it is first sent, and a finished request (completed, dropped or failed) is committed -- its trace,
-journal row and fidelity check in one transaction -- before the runner counts it as done and frees its
-concurrency slot (group commit: requests that finish while a commit runs share the next one). A kill
-therefore re-sends at most the requests in flight, never a request whose answer was counted; a rerun of the
-same command sends only what is not completed/dropped (and, with retry_failed, failures).
+Resumability: request ids are deterministic (`request_id`), and the journal row of every request is written
+before it is first sent. A finished request (completed, dropped or failed) is appended to the completion log
+(wal.py) and fsynced before the runner counts it as done and frees its concurrency slot; the catalog takes
+finished requests in batches every `commit_interval` -- trace, journal row and fidelity check in one
+transaction -- and the log segments of a committed batch are deleted. After a kill the next run first replays
+what the log still holds, so a kill re-sends at most the requests in flight, never one whose answer was
+counted; a rerun of the same command sends only what is not completed/dropped (and, with retry_failed,
+failures).
 
 Backends drive the runner through its public methods: `begin`, `bill`, `store`, `drop`, `fail`, `commit`
 and `info` (the openai path below, `vllm_backend.py`)."""
@@ -20,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -36,6 +39,7 @@ from . import client as cl
 from .config import GenerateConfig, ReformatConfig
 from .pricing import Price, load_price_table, price_for
 from .ratelimit import Limiter
+from .wal import CompletionLog
 
 DONE = ("completed", "dropped")
 
@@ -143,16 +147,17 @@ _CHECK_SCHEMA = pa.schema([("trace_id", pa.string()), ("parent_trace_id", pa.str
 
 @dataclass
 class _Batch:
-    """What one commit writes, and the counters it makes true once committed."""
+    """What one catalog commit writes; the counters of its requests; the log segments it makes redundant."""
 
-    updates: list[dict]
-    traces: list[tuple]
-    checks: list[dict]
-    outcomes: list[str]
+    updates: dict[str, dict]                  # request id -> journal row (the latest state wins)
+    traces: list[tuple] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)  # ids of the finished requests it holds
+    segments: list[Path] = field(default_factory=list)
 
 
 class Runner:
-    def __init__(self, cat: Catalog, job_id: str, cfg: GenerateConfig, specs: list[Spec], *,
+    def __init__(self, cat: Catalog, job_id: str, cfg: GenerateConfig, specs: list[Spec], *, log_dir: Path,
                  show_progress: bool = True):
         self.cat, self.job_id, self.cfg, self.specs = cat, job_id, cfg, specs
         self.show_progress = show_progress
@@ -172,15 +177,33 @@ class Runner:
             self.c.update(fidelity_passed=0, fidelity_failed=0)
         self.c["commits"] = 0
         self.fatal: cl.AttemptError | None = None
-        self._queued = _Batch({}, [], [], [])  # updates keyed by request id: the latest state wins
+        self._queued = _Batch({})
         self._commit_lock = threading.Lock()
-        self._waiters: list[asyncio.Future] = []
-        self._wake: asyncio.Event | None = None
+        self._log = CompletionLog(log_dir, job_id)
+        self._uncounted: dict[str, list[str]] = {}  # finished request -> counters it adds once durable
 
     # -- journal -----------------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Replay the completion log of a killed run into the catalog (before anything is planned)."""
+        entries, paths = CompletionLog.read_pending(self._log.dir)
+        groups: dict[tuple, _Batch] = {}
+        for e in entries:
+            b = groups.setdefault((e["source"], e["endpoint"]), _Batch({}))
+            b.updates[e["update"]["request_id"]] = e["update"]
+            if e["trace"] is not None:
+                b.traces.append((Row(None, None), Record(**e["trace"]["record"]), e["trace"]["source_id"]))
+            if e["check"] is not None:
+                b.checks.append(e["check"])
+        for (source, endpoint), b in groups.items():
+            self._commit(b, source=source, endpoint=endpoint)
+        CompletionLog.remove(paths)
+        if entries:
+            log.info("recovered %d finished request(s) of an interrupted run from its completion log", len(entries))
+
     def plan(self) -> list[Spec]:
         """Journal every request (pending unless known) and return the ones to send."""
         cfg = self.cfg
+        self._recover()
         rows = [{"request_id": s.request_id, "kind": s.kind, "problem_id": s.problem_id,
                  "parent_trace_id": s.parent_trace_id, "sample_index": s.sample_index, "source": cfg.source_name,
                  "backend": cfg.backend, "endpoint": self.endpoint, "model": cfg.model,
@@ -207,9 +230,8 @@ class Runner:
                 todo.append(s)
         return todo
 
-    def _write(self, spec: Spec, st: State, last_error: str | None = None) -> None:
-        """Queue the request's journal row for the next commit (the latest state of a request wins)."""
-        self._queued.updates[spec.request_id] = {
+    def _row(self, spec: Spec, st: State, last_error: str | None) -> dict:
+        return {
             "request_id": spec.request_id, "status": st.status, "attempts": st.attempts, "last_error": last_error,
             "errors": orjson.dumps(st.errors).decode() if st.errors else None, "finish_reason": st.finish_reason,
             "latency_s": st.latency_s, "total_latency_s": round(st.total_latency_s, 4),
@@ -218,34 +240,63 @@ class Runner:
             "usage_estimated": st.usage_estimated, "cost_usd": st.cost_usd,
             "hidden_reasoning_cost_usd": st.hidden_reasoning_cost_usd, "trace_id": st.trace_id}
 
+    def _write(self, spec: Spec, st: State, last_error: str | None = None) -> None:
+        """Queue the request's journal row for the next commit (the latest state of a request wins)."""
+        self._queued.updates[spec.request_id] = self._row(spec, st, last_error)
+
+    def _final(self, spec: Spec, st: State, last_error: str | None, counters: list[str], rec: Record | None = None,
+               check: dict | None = None) -> None:
+        """A finished request: to the completion log (durable at the next sync) and queued for the catalog."""
+        row = self._row(spec, st, last_error)
+        self._log.append({"source": self.cfg.source_name, "endpoint": self.endpoint, "update": row,
+                          "trace": None if rec is None else {"record": asdict(rec), "source_id": spec.request_id},
+                          "check": check})
+        q = self._queued
+        q.updates[spec.request_id] = row
+        if rec is not None:
+            q.traces.append((Row(None, None), rec, spec.request_id))
+        if check is not None:
+            q.checks.append(check)
+        q.finished.append(spec.request_id)
+        self._uncounted[spec.request_id] = counters
+
     def _take(self) -> _Batch | None:
-        """Detach what is queued (on the event loop's thread, so nothing is added meanwhile)."""
+        """Detach what is queued and seal the log segment holding it (on the event loop's thread, in one step:
+        every line of a sealed segment is in this batch or an earlier one)."""
         q = self._queued
         if not (q.updates or q.traces or q.checks):
             return None
-        self._queued = _Batch({}, [], [], [])
-        return _Batch(list(q.updates.values()), q.traces, q.checks, q.outcomes)
+        self._queued = _Batch({})
+        q.segments = self._log.rotate()
+        return q
 
-    def _commit(self, batch: _Batch) -> dict:
-        """Traces, journal rows and fidelity checks in one transaction (thread-safe: the committer runs it in a
+    def _commit(self, batch: _Batch, source: str | None = None, endpoint: str | None = None) -> dict:
+        """Traces, journal rows and fidelity checks in one transaction (thread-safe: the flusher runs it in a
         worker thread, while DuckDB releases the GIL and responses keep streaming in)."""
         with self._commit_lock:
             def journal():
-                with self.cat.registered(_gen_updates=pa.Table.from_pylist(batch.updates, schema=_UPDATE_SCHEMA)):
-                    self.cat.run("generate/update", {"job_id": self.job_id, "endpoint": self.endpoint})
+                rows = pa.Table.from_pylist(list(batch.updates.values()), schema=_UPDATE_SCHEMA)
+                with self.cat.registered(_gen_updates=rows):
+                    self.cat.run("generate/update", {"job_id": self.job_id, "endpoint": endpoint or self.endpoint})
                 if batch.checks:
                     with self.cat.registered(_gen_checks=pa.Table.from_pylist(batch.checks, schema=_CHECK_SCHEMA)):
                         self.cat.run("generate/reformat_check")
 
-            return add_records(self.cat, self.job_id, self.cfg.source_name, batch.traces, before_commit=journal)
+            return add_records(self.cat, self.job_id, source or self.cfg.source_name, batch.traces,
+                               before_commit=journal)
+
+    def _count(self, request_id: str) -> None:
+        for name in self._uncounted.pop(request_id, ()):
+            self.c[name] += 1
 
     def _committed(self, batch: _Batch, res: dict) -> None:
-        """Count what a commit made durable (on the caller's thread)."""
+        """After a catalog commit (on the caller's thread): its log segments are redundant; its requests count."""
+        CompletionLog.remove(batch.segments)
         self.c["traces_new"] += res["new"]
         self.c["traces_present"] += res["present"]
         self.c["commits"] += 1
-        for name in batch.outcomes:
-            self.c[name] += 1
+        for rid in batch.finished:
+            self._count(rid)
 
     # -- the interface a backend drives ------------------------------------------------------
     def begin(self, specs: list[Spec]) -> None:
@@ -304,19 +355,14 @@ class Runner:
         rec = Record(problem=spec.problem, answer=spec.answer, thought=thought, solution=solution,
                      thought_closed=closed, finish_reason=comp.finish_reason, model=self.cfg.model,
                      metadata=meta, parent_trace_id=spec.parent_trace_id)
-        q = self._queued
-        q.traces.append((Row(None, None), rec, spec.request_id))
-        q.outcomes.append("completed")
-        if comp.finish_reason == "length":
-            q.outcomes.append("truncated_kept")
+        counters, check = ["completed"] + (["truncated_kept"] if comp.finish_reason == "length" else []), None
         if fid is not None:
-            q.checks.append({"trace_id": tid, "parent_trace_id": spec.parent_trace_id,
-                             "request_id": spec.request_id, "passed": fid.passed, "reasons": fid.reasons,
-                             "original_answer": fid.original_answer, "new_answer": fid.new_answer,
-                             "answer_verdict": fid.answer_verdict, "length_ratio": fid.length_ratio,
-                             "ngram_overlap": fid.ngram_overlap})
-            q.outcomes.append("fidelity_passed" if fid.passed else "fidelity_failed")
-        self._write(spec, st)
+            check = {"trace_id": tid, "parent_trace_id": spec.parent_trace_id, "request_id": spec.request_id,
+                     "passed": fid.passed, "reasons": fid.reasons, "original_answer": fid.original_answer,
+                     "new_answer": fid.new_answer, "answer_verdict": fid.answer_verdict,
+                     "length_ratio": fid.length_ratio, "ngram_overlap": fid.ngram_overlap}
+            counters.append("fidelity_passed" if fid.passed else "fidelity_failed")
+        self._final(spec, st, None, counters, rec, check)
 
     def drop(self, spec: Spec, message: str) -> None:
         """finish_reason=length and nothing to keep: no trace; the tokens stay billed in the journal."""
@@ -324,8 +370,7 @@ class Runner:
         st.status, st.finish_reason = "dropped", "length"
         st.errors.append({"attempt": st.attempts, "kind": "length", "status": None, "at": time.time(),
                           "message": message})
-        self._queued.outcomes.append("dropped")
-        self._write(spec, st, message)
+        self._final(spec, st, message, ["dropped"])
 
     def fail(self, spec: Spec, kind: str, message: str, status: int | None = None, *, record: bool = True) -> None:
         """The request's final failure (its reason kept in the journal)."""
@@ -334,12 +379,11 @@ class Runner:
             st.errors.append({"attempt": st.attempts, "kind": kind, "status": status, "at": time.time(),
                               "message": message})
         st.status = "failed"
-        self._queued.outcomes.append("failed")
-        self._write(spec, st, message)
+        self._final(spec, st, message, ["failed"])
         log.debug("request %s failed: %s", spec.request_id, message)
 
     def commit(self) -> None:
-        """Commit everything queued now (synchronously) and count what it made durable."""
+        """Commit everything queued to the catalog now (synchronously) and count what it holds."""
         batch = self._take()
         if batch is not None:
             self._committed(batch, self._commit(batch))
@@ -354,34 +398,20 @@ class Runner:
     def finished(self) -> int:
         return self.c["completed"] + self.c["failed"] + self.c["dropped"]
 
-    # -- group commit (openai backend) -------------------------------------------------------
-    async def _durable(self) -> None:
-        """Return once the request's final state (queued before this call) is committed."""
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        self._wake.set()
-        await fut
+    # -- durability and catalog batches (openai backend) -----------------------------------------
+    async def _durable(self, spec: Spec) -> None:
+        """Return once the request's final state (logged before this call) is on disk; then it counts."""
+        await self._log.sync()
+        self._count(spec.request_id)
 
-    async def _committer(self) -> None:
-        # The only task that touches the catalog while requests run, one commit at a time. Requests that
-        # finish while a commit runs share the next one, so commits stay few under load.
+    async def _flusher(self) -> None:
+        # The only task that touches the catalog while requests run, one commit at a time, in a thread
+        # (DuckDB releases the GIL) so that responses keep streaming in meanwhile.
         while True:  # cancelled by the run when every worker is done
-            await self._wake.wait()
-            self._wake.clear()
-            if self.cfg.commit_interval:
-                await asyncio.sleep(self.cfg.commit_interval)
-            batch, waiters, self._waiters = self._take(), self._waiters, []
-            try:
-                if batch is not None:
-                    self._committed(batch, await asyncio.to_thread(self._commit, batch))
-            except BaseException as e:
-                for w in waiters:
-                    if not w.done():
-                        w.set_exception(e if isinstance(e, Exception) else RuntimeError("commit interrupted"))
-                raise
-            for w in waiters:
-                if not w.done():
-                    w.set_result(None)
+            await asyncio.sleep(self.cfg.commit_interval)
+            batch = self._take()
+            if batch is not None:
+                self._committed(batch, await asyncio.to_thread(self._commit, batch))
 
     # -- the openai loop ---------------------------------------------------------------------
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -455,7 +485,7 @@ class Runner:
             finally:
                 bar.update(task, info=self.info())
         if ended:
-            await self._durable()  # counted as done (and its slot freed) only once committed
+            await self._durable(spec)  # counted as done (and its slot freed) only once it is on disk
         elif self.fatal is not None and st.status == "running":
             st.status = "pending"  # never got its turn because the run stopped: sent again next time
             self._write(spec, st, st.errors[-1]["message"] if st.errors else None)
@@ -466,7 +496,6 @@ class Runner:
         queue: asyncio.Queue[Spec] = asyncio.Queue()
         for s in todo:
             queue.put_nowait(s)
-        self._wake = asyncio.Event()
 
         async def worker():
             while self.fatal is None:
@@ -477,20 +506,25 @@ class Runner:
                 await self._one(client, limiter, spec, bar, task)
                 bar.update(task, completed=self.finished)
 
-        committer = asyncio.create_task(self._committer())
+        flusher = asyncio.create_task(self._flusher())
         try:
             await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, len(todo)))))
         finally:
-            committer.cancel()
+            flusher.cancel()
             try:
-                await committer
+                await flusher
             except asyncio.CancelledError:
                 pass
-            self._wake = None
             self.commit()
             await client.close()
 
     def run(self) -> RunResult:
+        try:
+            return self._run()
+        finally:
+            self._log.close()
+
+    def _run(self) -> RunResult:
         todo = self.plan()
         log.info("%s: %d request(s) planned, %d already done, %d to send", self.cfg.source_name,
                  len(self.specs), self.c["already_done"], len(todo))

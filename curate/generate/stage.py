@@ -142,7 +142,7 @@ def generate(ws: Workspace, cfg: GenerateConfig, problems: str, show_progress: b
             raise DistillateError(f"no problems in {problems}")
         specs = generate_specs(cfg, rows)
         _register_source(cat, cfg, "generated")
-        return Runner(cat, job_id, cfg, specs, show_progress=show_progress).run()
+        return Runner(cat, job_id, cfg, specs, log_dir=_log_dir(ws), show_progress=show_progress).run()
 
 
 def reformat(ws: Workspace, cfg: ReformatConfig, show_progress: bool = True) -> RunResult:
@@ -157,7 +157,7 @@ def reformat(ws: Workspace, cfg: ReformatConfig, show_progress: bool = True) -> 
         if not specs:
             raise DistillateError(f"no trace of {cfg.traces_source} has a solution to rewrite")
         _register_source(cat, cfg, "generated")
-        res = Runner(cat, job_id, cfg, specs, show_progress=show_progress).run()
+        res = Runner(cat, job_id, cfg, specs, log_dir=_log_dir(ws), show_progress=show_progress).run()
         res.counters["skipped_no_solution"] = skipped
         return res
 
@@ -184,6 +184,11 @@ def dry_run(ws: Workspace, cfg: GenerateConfig, problems: str | None = None) -> 
     finally:
         if cat_cm is not None:
             cat_cm.__exit__(None, None, None)
+
+
+def _log_dir(ws: Workspace) -> Path:
+    """Where the completion log lives (runner.py, wal.py): replayed by the next generate/reformat after a kill."""
+    return ws.path("generate", "completion-log")
 
 
 def _register_source(cat: Catalog, cfg: GenerateConfig, kind: str) -> None:
