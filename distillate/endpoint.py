@@ -185,6 +185,8 @@ def refusal_fix(ep: EndpointConfig, param: str) -> str:
     if param in ("max_tokens", *SAMPLING_PARAMS) and fam is CHAT:
         return (f"it is a reasoning model: rerun with --reasoning-model {ep.model} (it is then sent "
                 "max_completion_tokens and no sampling parameters)")
+    if param.startswith("messages"):
+        return "this model refuses a system message: leave --system (or --system-prompt) out"
     if param == "reasoning_effort":
         return "this model takes no reasoning effort: drop --reasoning-effort"
     if param in ("max_completion_tokens", "max_tokens") and fam is REASONING:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
