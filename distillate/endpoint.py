@@ -82,10 +82,10 @@ class EndpointConfig:
     reasoning_models: list[str] = field(default_factory=list, metadata={
         "flag": "--reasoning-model", "help": "Treat this model name (or fnmatch pattern) as a reasoning model: "
                                              "max_completion_tokens, no sampling parameters (repeatable; o-series and "
-                                             "gpt-5 names are recognised without it)."})
+                                             "gpt-5 names are recognised without it).", "metavar": "NAME"})
     reasoning_effort: str | None = field(default=None, metadata={
         "flag": "--reasoning-effort", "help": "Reasoning models: reasoning effort low | medium | high (default: "
-                                              "the server's)."})
+                                              "the server's).", "metavar": "LEVEL"})
 
     # -- rules -------------------------------------------------------------------------------------
     @property

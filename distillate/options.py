@@ -40,7 +40,8 @@ def _spec(cls: type, f: Field, hints: dict) -> tuple[Any, Any]:
         default = inspect.Parameter.empty
     else:
         default = f.default
-    opt = typer.Option(meta["flag"], *meta.get("aliases", ()), help=meta["help"], show_default=default is not None)
+    opt = typer.Option(meta["flag"], *meta.get("aliases", ()), help=meta["help"], show_default=default is not None,
+                       metavar=meta.get("metavar"))
     return Annotated[tp, opt], default
 
 
