@@ -41,8 +41,10 @@ def _observed(cat: Catalog | None, cfg: GenerateConfig, kind: str, input_source:
     return None, None
 
 
-def estimate(cat: Catalog | None, cfg: GenerateConfig, specs: list[Spec], input_source: str | None) -> dict:
-    done: set[str] = set()
+def estimate(cat: Catalog | None, cfg: GenerateConfig, specs: list[Spec], input_source: str | None,
+             done: set[str] = frozenset()) -> dict:
+    """`done`: request ids known to be finished outside the catalog (a killed run's completion log)."""
+    done = set(done)
     if cat is not None and specs:
         ids = pa.table({"request_id": [s.request_id for s in specs]})
         with cat.registered(_gen_plan=ids):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from .estimate import estimate
 from .fidelity import as_response
 from .pricing import load_price_table
 from .runner import RunResult, Runner, Spec, request_id, request_params
+from .wal import CompletionLog
 
 
 def _messages(cfg: GenerateConfig, user: str) -> list[dict]:
@@ -166,9 +168,8 @@ def dry_run(ws: Workspace, cfg: GenerateConfig, problems: str | None = None) -> 
     """What `generate` (problems given) or `reformat` (cfg is a ReformatConfig) would send and cost, reading
     the catalog's latest snapshot only: nothing is written, no key is needed, no request is sent."""
     _preflight(cfg, key=False)
-    cat_cm = ws.reader() if ws.current_snapshot() is not None else None
-    cat = cat_cm.__enter__() if cat_cm is not None else None
-    try:
+    with ExitStack() as stack:
+        cat = stack.enter_context(ws.reader()) if ws.current_snapshot() is not None else None
         if isinstance(cfg, ReformatConfig):
             specs, _ = reformat_specs(cfg, _reformat_traces(cat, cfg))
             input_source = cfg.traces_source
@@ -180,15 +181,18 @@ def dry_run(ws: Workspace, cfg: GenerateConfig, problems: str | None = None) -> 
                 raise DistillateError(f"no problems in {problems}")
             specs = generate_specs(cfg, rows)
             input_source = None if p.is_file() else problems
-        return estimate(cat, cfg, specs, input_source)
-    finally:
-        if cat_cm is not None:
-            cat_cm.__exit__(None, None, None)
+        entries, _ = CompletionLog.read_pending(ws.root / LOG_DIR)  # finished, not yet in the catalog
+        logged = {e["update"]["request_id"] for e in entries
+                  if e["update"]["status"] in ("completed", "dropped") or not cfg.retry_failed}
+        return estimate(cat, cfg, specs, input_source, done=logged)
+
+
+LOG_DIR = "generate/completion-log"
 
 
 def _log_dir(ws: Workspace) -> Path:
     """Where the completion log lives (runner.py, wal.py): replayed by the next generate/reformat after a kill."""
-    return ws.path("generate", "completion-log")
+    return ws.path(*LOG_DIR.split("/"))
 
 
 def _register_source(cat: Catalog, cfg: GenerateConfig, kind: str) -> None:
