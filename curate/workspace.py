@@ -27,6 +27,7 @@ from pathlib import Path
 from distillate import __version__
 from distillate.errors import DistillateError
 from distillate.log import log
+from distillate.redact import redact
 
 from .catalog import Catalog, migrations
 
@@ -99,7 +100,7 @@ class Workspace:
         try:
             cat = Catalog(self.catalog_path)
             cat.run("core/job_start", {"job_id": job_id, "command": command, "code_version": __version__,
-                                  "args": json.dumps(args or {}, default=str)})
+                                  "args": redact(json.dumps(args or {}, default=str))})
             from .flags import sync_flags
 
             sync_flags(self, cat)
@@ -107,7 +108,7 @@ class Workspace:
             try:
                 yield cat, job_id
             except BaseException as e:
-                status, error = "failed", f"{type(e).__name__}: {e}"
+                status, error = "failed", redact(f"{type(e).__name__}: {e}")
                 raise
             finally:
                 cat.run("core/job_finish", {"status": status, "error": error, "job_id": job_id})

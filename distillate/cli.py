@@ -15,6 +15,7 @@ import typer
 from distillate import __version__
 from distillate.errors import DistillateError
 from distillate.log import console, out, setup
+from distillate.redact import redact
 
 app = typer.Typer(
     name="distillate", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -135,9 +136,10 @@ def curate(
     decontam_methods: Annotated[Optional[str], typer.Option("--decontam-methods", help="Decontamination methods: exact,ngram,masked,fuzzy (default) plus embedding (extra 'embed') and llm_judge.")] = None,
     decontam_traces: Annotated[bool, typer.Option("--decontam-traces", help="Also look for benchmark problems inside traces (thought + solution).")] = False,
     decontam_judge_model: Annotated[Optional[str], typer.Option("--decontam-judge-model", help="LLM judge for borderline benchmark matches (OpenAI-compatible model name; enables llm_judge).")] = None,
-    decontam_judge_url: Annotated[Optional[str], typer.Option("--decontam-judge-url", help="Base URL of the judge's OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")] = None,
-    judge_endpoint: Annotated[Optional[str], typer.Option("--judge-endpoint", help="verify: OpenAI-compatible base URL of an LLM judge asked about undecided answers only (off by default; key from $OPENAI_API_KEY).")] = None,
+    decontam_judge_url: Annotated[Optional[str], typer.Option("--decontam-judge-endpoint", "--decontam-judge-url", help="Base URL of the decontam judge's OpenAI-compatible endpoint (default: $OPENAI_BASE_URL; --decontam-judge-url is the older spelling).")] = None,
+    judge_endpoint: Annotated[Optional[str], typer.Option("--judge-endpoint", help="verify: OpenAI-compatible base URL of an LLM judge asked about undecided answers only (off by default).")] = None,
     judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="verify: model name of the LLM judge at --judge-endpoint.")] = None,
+    judge_api_key_env: Annotated[str, typer.Option("--judge-api-key-env", help="Environment variable holding the API key of both LLM judges (verify and decontam; never stored or logged).")] = "OPENAI_API_KEY",
     verify_timeout: Annotated[float, typer.Option("--verify-timeout", help="verify: wall-clock seconds per answer check (the worker is killed after).")] = 5.0,
     workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
@@ -151,7 +153,8 @@ def curate(
         dedup_keep=dedup_keep, dedup_semantic=dedup_semantic,
         decontam_methods=decontam_methods, decontam_traces=decontam_traces,
         decontam_judge_model=decontam_judge_model, decontam_judge_url=decontam_judge_url,
-        judge_endpoint=judge_endpoint, judge_model=judge_model, verify_timeout=verify_timeout,
+        judge_endpoint=judge_endpoint, judge_model=judge_model, judge_api_key_env=judge_api_key_env,
+        verify_timeout=verify_timeout,
     )
     for name, counters in results.items():
         out.print(f"[bold]{name}[/]: " + ", ".join(f"{k}={v}" for k, v in counters.items()))
@@ -317,11 +320,24 @@ def train(
     out.print(f"run: {res.run_dir}\nfinal weights: {res.final_model}")
 
 
+# The endpoint options of hand-written commands, from the one definition in distillate/endpoint.py.
+from distillate.endpoint import EndpointConfig  # noqa: E402
+from distillate.options import field_option  # noqa: E402
+
+EndpointOpt = field_option(EndpointConfig, "endpoint")
+ApiKeyEnvOpt = field_option(EndpointConfig, "api_key_env")
+ReasoningModelOpt = field_option(EndpointConfig, "reasoning_models")
+ReasoningEffortOpt = field_option(EndpointConfig, "reasoning_effort")
+
+
 @app.command("eval")
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", help="Model: local path or Hub id (served model name with openai).")],
     backend: Annotated[str, typer.Option("--backend", help="vllm | openai | transformers.")] = "transformers",
-    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")] = None,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    reasoning_model: ReasoningModelOpt = None,
+    reasoning_effort: ReasoningEffortOpt = None,
     benchmarks: Annotated[str, typer.Option("--benchmarks", help="Benchmarks: a,b,... (decontamination registry names).")] = "aime24",
     benchmarks_dir: Annotated[Optional[Path], typer.Option("--benchmarks-dir", help="Folder of benchmark JSONL files (id, problem, answer).")] = None,
     n: Annotated[int, typer.Option("--n", help="Samples per problem (pass@k and maj@k for k <= n).")] = 1,
@@ -357,6 +373,7 @@ def eval_cmd(
 
     cfg = EvalConfig(model=model, backend=backend, benchmarks=parse_names(benchmarks) or [],
                      benchmarks_dir=str(benchmarks_dir) if benchmarks_dir else None, endpoint=endpoint,
+                     api_key_env=api_key_env, reasoning_models=reasoning_model or [], reasoning_effort=reasoning_effort,
                      tokenizer=tokenizer, n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
                      budgets=parse_budgets(budgets), budget_forcing=budget_forcing, limit=limit,
                      prompt_template=prompt_template or DEFAULT_PROMPT, system_prompt=system_prompt,
@@ -498,29 +515,13 @@ def tti(
     print_index(index, out)
 
 
-# ---- generation (curate/generate) ------------------------------------------------------------------
-GenEndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1.")]
-GenModelOpt = Annotated[str, typer.Option("--model", help="Model name as the endpoint knows it (a local path with --backend vllm).")]
-GenNOpt = Annotated[int, typer.Option("--n", help="Samples per problem (K for rejection sampling / pass rates).")]
-GenMaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Output token cap per request (reasoning included).")]
-GenTemperatureOpt = Annotated[float, typer.Option("--temperature", help="Sampling temperature.")]
-GenTopPOpt = Annotated[float, typer.Option("--top-p", help="Nucleus sampling.")]
-GenSeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Sample k is sent seed+k (servers that honour seeds).")]
-GenConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Requests in flight.")]
-GenRpmOpt = Annotated[Optional[float], typer.Option("--rpm", help="Requests per minute limit (client-side token bucket).")]
-GenTpmOpt = Annotated[Optional[float], typer.Option("--tpm", help="Tokens per minute limit (prompt estimate + max_tokens reserved, real usage settled).")]
-GenSystemOpt = Annotated[Optional[str], typer.Option("--system", help="Optional system message.")]
-GenKeyEnvOpt = Annotated[str, typer.Option("--api-key-env", help="Environment variable holding the API key (the key is never stored or logged).")]
-GenSourceOpt = Annotated[Optional[str], typer.Option("--source", "-s", help="Source name of the new traces (default gen:<model> / reformat:<model>).")]
-GenOnLengthOpt = Annotated[str, typer.Option("--on-length", help="finish_reason=length: keep (truncated trace) | retry (double max_tokens) | drop.")]
-GenPriceOpt = Annotated[Optional[Path], typer.Option("--price-table", help="JSON/YAML {model: {input, output}} in USD per 1M tokens, for costs.")]
-GenStreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream responses (keeps long generations alive).")]
-GenBackendOpt = Annotated[str, typer.Option("--backend", help="openai (any OpenAI-compatible endpoint) | vllm (offline engine on a local GPU, extra 'vllm').")]
-GenTimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds one attempt may take end to end.")]
-GenAttemptsOpt = Annotated[int, typer.Option("--max-attempts", help="Attempts per request on 429, 5xx, timeouts and malformed responses.")]
-GenRetryFailedOpt = Annotated[bool, typer.Option("--retry-failed/--no-retry-failed", help="Whether a rerun retries requests that failed before (completed ones are never resent).")]
-GenLimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Only the first N problems (traces for reformat).")]
-GenJsonOpt = Annotated[bool, typer.Option("--json", help="Print the counters as JSON.")]
+# ---- generation (curate/generate): options built once from GenerateConfig / ReformatConfig ---------------
+from distillate.curate.generate.config import GenerateConfig, ReformatConfig  # noqa: E402  (options need the dataclasses)
+from distillate.options import config_options  # noqa: E402
+
+GenJsonOpt = Annotated[bool, typer.Option("--json", help="Print the counters (or the --dry-run estimate) as JSON.")]
+GenDryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the requests that would be sent and their "
+                                                              "estimated cost; send nothing, write nothing.")]
 
 
 def _print_run(res, json_out: bool) -> None:
@@ -529,100 +530,56 @@ def _print_run(res, json_out: bool) -> None:
         return
     c = res.counters
     cost = "unknown (no --price-table entry)" if c["cost_usd"] is None else f"${c['cost_usd']:.4f}"
+    hidden = f" ({c['hidden_reasoning_tokens']:,} hidden reasoning)" if c.get("hidden_reasoning_tokens") else ""
     out.print(f"[bold]{res.source}[/]: {c['completed']:,} completed, {c['failed']:,} failed, {c['dropped']:,} dropped "
               f"of {c['planned']:,} requests ({c['already_done']:,} already done before); {c['attempts']:,} attempts, "
-              f"{c['retries']:,} retries; {c['prompt_tokens'] + c['completion_tokens']:,} tokens, cost {cost}")
+              f"{c['retries']:,} retries; {c['prompt_tokens'] + c['completion_tokens']:,} tokens{hidden}, cost {cost}")
     if "fidelity_passed" in c:
         out.print(f"fidelity: {c['fidelity_passed']:,} passed, {c['fidelity_failed']:,} failed (kept with reasons)")
     if c["failed"]:
         out.print("  failed requests keep their reasons in the journal (distillate report); rerun to retry them")
 
 
+def _dry_run(ws, cfg, problems, json_out: bool) -> None:
+    from distillate.curate.generate import dry_run, render_estimate
+
+    est = dry_run(ws, cfg, problems)
+    if json_out:
+        sys.stdout.write(json.dumps(est, default=str) + "\n")
+    else:
+        render_estimate(out, est)
+
+
 @app.command()
+@config_options(GenerateConfig)
 def generate(
     problems: Annotated[str, typer.Option("--problems", help="JSONL file (id, problem, answer) or the name of a catalog source.")],
-    model: GenModelOpt,
-    endpoint: GenEndpointOpt = None,
-    n: GenNOpt = 1,
-    max_tokens: GenMaxTokensOpt = 16384,
-    temperature: GenTemperatureOpt = 0.7,
-    top_p: GenTopPOpt = 0.95,
-    seed: GenSeedOpt = None,
-    concurrency: GenConcurrencyOpt = 8,
-    rpm: GenRpmOpt = None,
-    tpm: GenTpmOpt = None,
-    prompt: Annotated[Optional[str], typer.Option("--prompt", help="User message template with {problem} (and {answer}), or @FILE holding it.")] = None,
-    system: GenSystemOpt = None,
-    api_key_env: GenKeyEnvOpt = "OPENAI_API_KEY",
-    source: GenSourceOpt = None,
-    on_length: GenOnLengthOpt = "keep",
-    price_table: GenPriceOpt = None,
-    stream: GenStreamOpt = True,
-    backend: GenBackendOpt = "openai",
-    timeout: GenTimeoutOpt = 1800.0,
-    max_attempts: GenAttemptsOpt = 6,
-    retry_failed: GenRetryFailedOpt = True,
-    limit: GenLimitOpt = None,
+    cfg: GenerateConfig,
+    dry_run: GenDryRunOpt = False,
     json_out: GenJsonOpt = False,
     workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
     """Ask a teacher for K long-thought samples per problem; journaled and resumable (rerun to resume)."""
-    from distillate.curate.generate import DEFAULT_PROMPT, GenerateConfig, generate as generate_fn, load_prompt
+    from distillate.curate.generate import generate as generate_fn
 
-    cfg = GenerateConfig(model=model, endpoint=endpoint, n=n, max_tokens=max_tokens, temperature=temperature,
-                         top_p=top_p, seed=seed, prompt=load_prompt(prompt, DEFAULT_PROMPT), system=system,
-                         concurrency=concurrency, rpm=rpm, tpm=tpm, api_key_env=api_key_env, source=source,
-                         on_length=on_length, price_table=str(price_table) if price_table else None, stream=stream,
-                         backend=backend, timeout=timeout, max_attempts=max_attempts, retry_failed=retry_failed,
-                         limit=limit)
+    if dry_run:
+        return _dry_run(_ws(workspace), cfg, problems, json_out)
     _print_run(generate_fn(_ws(workspace), cfg, problems, show_progress=_show_progress(quiet)), json_out)
 
 
 @app.command()
+@config_options(ReformatConfig)
 def reformat(
-    traces: Annotated[str, typer.Option("--traces", help="Catalog source whose traces' solutions are rewritten.")],
-    model: GenModelOpt,
-    endpoint: GenEndpointOpt = None,
-    prompt: Annotated[Optional[str], typer.Option("--prompt", help="Template with {solution} (and {problem}, {thought}, {answer}), or @FILE.")] = None,
-    field: Annotated[str, typer.Option("--field", help="What {solution} holds: solution | full (thought + solution).")] = "solution",
-    n: GenNOpt = 1,
-    max_tokens: GenMaxTokensOpt = 16384,
-    temperature: GenTemperatureOpt = 0.7,
-    top_p: GenTopPOpt = 0.95,
-    seed: GenSeedOpt = None,
-    min_length_ratio: Annotated[float, typer.Option("--min-length-ratio", help="Fidelity: rewrite/original characters at least this.")] = 1.0,
-    max_length_ratio: Annotated[float, typer.Option("--max-length-ratio", help="Fidelity: rewrite/original characters at most this.")] = 30.0,
-    min_overlap: Annotated[float, typer.Option("--min-overlap", help="Fidelity: share of the original's word n-grams the rewrite keeps, at least.")] = 0.2,
-    max_overlap: Annotated[float, typer.Option("--max-overlap", help="Fidelity: ... at most (below 1 rejects near-copies).")] = 1.0,
-    ngram: Annotated[int, typer.Option("--ngram", help="Word n-gram size of the overlap check.")] = 3,
-    concurrency: GenConcurrencyOpt = 8,
-    rpm: GenRpmOpt = None,
-    tpm: GenTpmOpt = None,
-    system: GenSystemOpt = None,
-    api_key_env: GenKeyEnvOpt = "OPENAI_API_KEY",
-    source: GenSourceOpt = None,
-    on_length: GenOnLengthOpt = "keep",
-    price_table: GenPriceOpt = None,
-    stream: GenStreamOpt = True,
-    backend: GenBackendOpt = "openai",
-    timeout: GenTimeoutOpt = 1800.0,
-    max_attempts: GenAttemptsOpt = 6,
-    retry_failed: GenRetryFailedOpt = True,
-    limit: GenLimitOpt = None,
+    cfg: ReformatConfig,
+    dry_run: GenDryRunOpt = False,
     json_out: GenJsonOpt = False,
     workspace: WorkspaceOpt = None, quiet: QuietOpt = False, debug: DebugOpt = False,
 ):
     """Rewrite traces' solutions into the long-thought format and check fidelity (answer, length, overlap)."""
-    from distillate.curate.generate import DEFAULT_REFORMAT_PROMPT, ReformatConfig, load_prompt, reformat as reformat_fn
+    from distillate.curate.generate import reformat as reformat_fn
 
-    cfg = ReformatConfig(model=model, endpoint=endpoint, traces_source=traces, field=field,
-                         prompt=load_prompt(prompt, DEFAULT_REFORMAT_PROMPT), n=n, max_tokens=max_tokens,
-                         temperature=temperature, top_p=top_p, seed=seed, min_length_ratio=min_length_ratio,
-                         max_length_ratio=max_length_ratio, min_overlap=min_overlap, max_overlap=max_overlap,
-                         ngram=ngram, concurrency=concurrency, rpm=rpm, tpm=tpm, system=system,
-                         api_key_env=api_key_env, source=source, on_length=on_length,
-                         price_table=str(price_table) if price_table else None, stream=stream, backend=backend,
-                         timeout=timeout, max_attempts=max_attempts, retry_failed=retry_failed, limit=limit)
+    if dry_run:
+        return _dry_run(_ws(workspace), cfg, None, json_out)
     _print_run(reformat_fn(_ws(workspace), cfg, show_progress=_show_progress(quiet)), json_out)
 
 
@@ -688,7 +645,7 @@ def main() -> None:
             raise
         from rich.markup import escape  # messages may hold [brackets], e.g. pip install 'distillate[vllm]'
 
-        console.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+        console.print(f"[red]error:[/] {escape(redact(str(e)))}", highlight=False)
         sys.exit(2)
     except (typer.Exit, SystemExit) as e:
         code = getattr(e, "exit_code", getattr(e, "code", 0))
@@ -702,7 +659,8 @@ def main() -> None:
             sys.exit(e.exit_code)
         if debug:
             raise
-        console.print(f"[red]error:[/] {type(e).__name__}: {e}  (run with --debug for the traceback)", highlight=False)
+        console.print(f"[red]error:[/] {type(e).__name__}: {redact(str(e))}  (run with --debug for the traceback)",
+                      highlight=False)
         sys.exit(1)
 
 

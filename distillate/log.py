@@ -12,6 +12,16 @@ out = Console()                  # results
 log = logging.getLogger("distillate")
 
 
+def _redacting() -> None:
+    from distillate.redact import RedactingFilter
+
+    if not any(isinstance(f, RedactingFilter) for f in log.filters):
+        log.addFilter(RedactingFilter())  # no key, URL credential or token reaches a log line
+
+
+_redacting()
+
+
 def setup(debug: bool = False) -> None:
     if not log.handlers:
         handler = RichHandler(console=console, show_path=debug, rich_tracebacks=debug, markup=False)

@@ -6,12 +6,13 @@ an exception, so one bad request does not lose a run."""
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from distillate.endpoint import EndpointConfig, refusal
 from distillate.errors import DistillateError, require
 from distillate.log import log, progress
+from distillate.redact import redact
 
 BACKENDS = ("vllm", "openai", "transformers")
 
@@ -22,6 +23,8 @@ class Generation:
     n_tokens: int | None          # output tokens (None: unknown, counted later with the tokenizer)
     finish_reason: str | None     # stop | length
     error: str | None = None
+    reasoning_tokens: int | None = None   # from the server's usage (openai backend), per sample
+    hidden_reasoning_tokens: int = 0      # of those, billed but not returned (o1-style): not in `text`
 
 
 @dataclass
@@ -136,20 +139,25 @@ class VLLMBackend:
 
 
 class OpenAIBackend:
-    """Any OpenAI-compatible server (`vllm serve`, SGLang, a hosted API). Chat completions for sampling,
-    text completions (with the tokenizer's chat template) for budget forcing. Key: $OPENAI_API_KEY."""
+    """Any OpenAI-compatible server (`vllm serve`, SGLang, a hosted API), through the one endpoint configuration
+    (distillate/endpoint.py: key from $api_key_env, model family rules). Chat completions for sampling, text
+    completions (with the tokenizer's chat template) for budget forcing.
+
+    Reasoning models (o-series, gpt-5, --reasoning-model) get max_completion_tokens and no sampling
+    parameters; their hidden reasoning tokens (usage.completion_tokens_details) count as output tokens. A
+    returned reasoning (`reasoning_content` / `reasoning`) is kept in the response between <think> tags. A 400
+    refusing a parameter stops the run with one message saying how to fix it."""
 
     name = "openai"
 
-    def __init__(self, model: str, endpoint: str | None, tokenizer=None, concurrency: int = 8,
-                 timeout: float = 600.0, max_retries: int = 3):
-        import openai
-        self.model = model
-        self.client = openai.OpenAI(base_url=endpoint, api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),
-                                    timeout=timeout, max_retries=max_retries)
+    def __init__(self, ep: EndpointConfig, tokenizer=None, concurrency: int = 8):
+        self.ep = ep
+        self.model = ep.model
+        self.client = ep.client()
         self.tokenizer = tokenizer
         self.concurrency = concurrency
-        self.endpoint = endpoint
+        self.endpoint = ep.public_endpoint
+        self.refused: str | None = None  # the first refusal of a parameter: nothing else is sent
 
     def render(self, messages: list[dict]) -> str:
         if self.tokenizer is None:
@@ -160,20 +168,29 @@ class OpenAIBackend:
         gens: list[Generation] = []
         try:
             while len(gens) < sampling.n:  # servers may return fewer choices than asked: ask again
-                r = self.client.chat.completions.create(
-                    model=self.model, messages=messages, n=sampling.n - len(gens), max_tokens=sampling.max_tokens,
-                    temperature=sampling.temperature, top_p=sampling.top_p, seed=sampling.seed + len(gens))
+                if self.refused:
+                    raise RuntimeError("not sent: the model refused a parameter")
+                r = self.client.chat.completions.create(**self.ep.chat_kwargs(
+                    messages, max_tokens=sampling.max_tokens, temperature=sampling.temperature, top_p=sampling.top_p,
+                    seed=sampling.seed + len(gens), n=sampling.n - len(gens)))
                 if not r.choices:
                     raise RuntimeError("the server returned no choices")
-                per = (r.usage.completion_tokens // len(r.choices)) if r.usage and self.tokenizer is None else None
+                k = len(r.choices)
+                per = (r.usage.completion_tokens // k) if r.usage and self.tokenizer is None else None
+                details = getattr(r.usage, "completion_tokens_details", None) if r.usage else None
+                rtok = getattr(details, "reasoning_tokens", None) if details is not None else None
                 for c in r.choices:
                     text = c.message.content or ""
                     reasoning = getattr(c.message, "reasoning_content", None) or getattr(c.message, "reasoning", None)
                     if reasoning:  # servers with a reasoning parser split the thought out: put it back
                         text = f"<think>\n{reasoning}\n</think>\n\n{text}"
-                    gens.append(Generation(text, per, c.finish_reason))
+                    gens.append(Generation(text, per, c.finish_reason, reasoning_tokens=None if rtok is None else rtok // k,
+                                           hidden_reasoning_tokens=0 if reasoning or not rtok else rtok // k))
         except Exception as e:  # noqa: BLE001 - one failed request is recorded, the run goes on
-            err = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            refused = refusal(e)
+            if refused is not None and self.refused is None:
+                self.refused = self.ep.refusal_message(*refused)
+            err = redact(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             gens += [Generation("", 0, None, err)] * (sampling.n - len(gens))
         return gens
 
@@ -185,6 +202,8 @@ class OpenAIBackend:
             for f in futs:
                 out[futs[f]] = f.result()
                 bar.advance(task)
+        if self.refused:
+            raise DistillateError(f"stopped: {self.refused}")
         return out
 
     def complete(self, texts: list[str], max_tokens: int) -> list[str]:
@@ -201,16 +220,19 @@ class OpenAIBackend:
 
 
 def make_backend(backend: str, model: str, endpoint: str | None = None, tokenizer: str | None = None,
-                 batch_size: int = 8, concurrency: int = 8):
+                 batch_size: int = 8, concurrency: int = 8, *, ep: EndpointConfig | None = None):
+    """`ep`: the endpoint configuration of the openai backend (default: `endpoint`, $OPENAI_API_KEY)."""
     if backend == "transformers":
         return TransformersBackend(model, tokenizer, batch_size=batch_size)
     if backend == "vllm":
         return VLLMBackend(model, tokenizer)
     if backend == "openai":
-        if not endpoint:
+        ep = ep or EndpointConfig(model=model, endpoint=endpoint, timeout=600.0, max_retries=3)
+        if not ep.endpoint:
             raise DistillateError("--backend openai needs --endpoint URL (e.g. http://127.0.0.1:8000/v1)")
+        ep.api_key()  # a missing key fails before the tokenizer loads
         tok = load_tokenizer(tokenizer) if tokenizer else _try_tokenizer(model)
-        return OpenAIBackend(model, endpoint, tok, concurrency=concurrency)
+        return OpenAIBackend(ep, tok, concurrency=concurrency)
     raise DistillateError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 

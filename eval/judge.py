@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -87,34 +86,12 @@ def load_suite(path: str | Path) -> tuple[str, list[JudgeItem]]:
     return p.stem, items
 
 
-def judge_client(endpoint: str, api_key_env: str, timeout: float = 120.0, max_retries: int = 2):
-    """The judge's OpenAI client (the one place it is made). The key is read from the environment here and
-    nowhere else; local servers without auth get a placeholder."""
-    import openai
+def judge_endpoint(cfg) -> "EndpointConfig":
+    """The judge's endpoint configuration (the shared one of every OpenAI-compatible client)."""
+    from distillate.endpoint import EndpointConfig
 
-    return openai.OpenAI(base_url=endpoint, api_key=os.environ.get(api_key_env) or "EMPTY", timeout=timeout,
-                         max_retries=max_retries)
-
-
-def _redactor(endpoint: str | None, key: str | None):
-    """Removes the key, and credentials of the endpoint URL (also as the Basic header servers echo), from text."""
-    import base64
-    from urllib.parse import unquote, urlsplit
-
-    from distillate.curate.generate.client import Redactor
-
-    parts = urlsplit(endpoint or "")
-    secrets = [key] + ([unquote(parts.password), base64.b64encode(
-        f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode()).decode()] if parts.password else [])
-    cleaners = [Redactor(s) for s in secrets if s]
-
-    def clean(text: str | None) -> str | None:
-        for c in cleaners:
-            text = c(text) if text else text
-        return text
-
-    return clean
-
+    return EndpointConfig(model=cfg.judge_model, endpoint=cfg.judge_endpoint, api_key_env=cfg.judge_api_key_env,
+                          timeout=120.0, max_retries=2)
 
 def parse_reply(text: str) -> tuple[int | None, str]:
     """(score in 1..10 or None when unreadable, rationale). Reads the JSON object, else a 'score: N' phrase."""
@@ -150,7 +127,7 @@ def rubric_sha256(items: list[JudgeItem]) -> str:
 def run(backend, cfg, show_progress: bool = True, tokenizer=None) -> tuple[list[dict], dict]:
     """Answer every suite's prompts with the evaluated model, then judge each answer. Returns the per-item
     rows (for samples.jsonl and the catalog) and the per-suite summaries (for results.json)."""
-    from distillate.curate.generate.client import public_endpoint
+    from distillate.redact import redact
 
     suites = [load_suite(p) for p in cfg.judge_suites]
     names = [n for n, _ in suites]
@@ -164,9 +141,9 @@ def run(backend, cfg, show_progress: bool = True, tokenizer=None) -> tuple[list[
                             show_progress)
     answers = [g[0] for g in gens]
 
-    redact = _redactor(cfg.judge_endpoint, os.environ.get(cfg.judge_api_key_env))
-    client = judge_client(cfg.judge_endpoint, cfg.judge_api_key_env)
-    where = public_endpoint(cfg.judge_endpoint)
+    ep = judge_endpoint(cfg)
+    client = ep.client()  # reads the key once and registers it (and URL credentials) for redaction
+    where = ep.public_endpoint
 
     def judge(i: int) -> tuple[int | None, str | None, str | None]:
         (name, it), a = flat[i], answers[i]
@@ -176,9 +153,8 @@ def run(backend, cfg, show_progress: bool = True, tokenizer=None) -> tuple[list[
                                 rubric=it.rubric or DEFAULT_RUBRIC, answer=_final_part(a.text) or "(empty answer)")
         try:
             r = client.chat.completions.create(
-                model=cfg.judge_model, temperature=0, max_tokens=cfg.judge_max_tokens,
-                messages=[{"role": "user", "content": content}],
-                extra_headers={"X-Distillate-Request-Id": f"judge:{name}:{it.id}"})
+                **ep.chat_kwargs([{"role": "user", "content": content}], max_tokens=cfg.judge_max_tokens,
+                                 temperature=0), extra_headers={"X-Distillate-Request-Id": f"judge:{name}:{it.id}"})
             text = (r.choices[0].message.content or "") if r.choices else ""
         except Exception as e:  # noqa: BLE001 - one failed judge call is recorded, the run goes on
             msg = str(e).splitlines()[0] if str(e) else ""

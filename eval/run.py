@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from distillate.endpoint import EndpointConfig
 from distillate.errors import DistillateError
 from distillate.log import log
+from distillate.redact import redact_obj
 
 from .backends import BACKENDS, Generation, SamplingConfig, load_tokenizer, make_backend
 from .metrics import benchmark_metrics
@@ -29,12 +31,15 @@ FORCE_ANSWER = "\n\n**Final Answer**\n\\boxed{"
 
 
 @dataclass
-class EvalConfig:
-    model: str                                        # local path or Hub id / served model name
+class EvalConfig(EndpointConfig):
+    """An evaluation. `model` is a local path or Hub id (the served model name with the openai backend); the
+    endpoint fields (endpoint, api_key_env, timeout, max_retries, reasoning_models, reasoning_effort) are the
+    openai backend's (distillate/endpoint.py)."""
+
     backend: str = "transformers"                     # vllm | openai | transformers
     benchmarks: list[str] = field(default_factory=lambda: ["aime24"])  # registry names (decontam registry)
     benchmarks_dir: str | None = None                 # folder of <name>.jsonl benchmark files
-    endpoint: str | None = None                       # OpenAI-compatible base URL (openai backend)
+    max_retries: int = 3                              # openai backend: the client's retries per request
     tokenizer: str | None = None                      # for token counts and budgets; default: the model's
     n: int = 1                                        # samples per problem (pass@k / maj@k for k <= n)
     max_tokens: int = 32768                           # generation cap per sample
@@ -106,6 +111,8 @@ def _validate(cfg: EvalConfig) -> None:
 
         for p in cfg.judge_suites:
             load_suite(p)  # a bad suite file fails before any generation
+    if cfg.backend == "openai":
+        cfg.validate_endpoint()
 
 
 def parse_budgets(spec: str | None) -> list[int]:
@@ -128,15 +135,16 @@ def score_budgets(samples: list[dict], golds: dict, tokenizer, budgets: list[int
     for s in samples:
         s["budgets"] = {}
         ids = None  # tokenized once per sample, only when some budget cuts it
+        hidden = s.get("hidden_reasoning_tokens") or 0  # spent before the visible text: the cut comes earlier
         for b in budgets:
             truncated = False
             if not s["error"] and (s["n_tokens"] is None or s["n_tokens"] > b):
                 if ids is None:
                     ids = tokenizer.encode(s["response"], add_special_tokens=False)
-                truncated = len(ids) > b
+                truncated = len(ids) + hidden > b
             s["budgets"][str(b)] = {"correct": s["correct"], "extracted": s["extracted"], "truncated": truncated}
             if truncated:
-                cuts.append((s, b, tokenizer.decode(ids[:b], skip_special_tokens=False)))
+                cuts.append((s, b, tokenizer.decode(ids[:max(0, b - hidden)], skip_special_tokens=False)))
     verdicts = verify_batch([(golds[(s["benchmark"], s["item_id"])], cut) for s, _, cut in cuts])
     for (s, b, _), v in zip(cuts, verdicts):
         s["budgets"][str(b)].update(correct=bool(v.correct), extracted=v.extracted)
@@ -184,7 +192,8 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
     out = Path(out_dir) if out_dir else ws.path("evals", run_id)
     out.mkdir(parents=True, exist_ok=True)
 
-    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, cfg.tokenizer, cfg.batch_size, cfg.concurrency)
+    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, cfg.tokenizer, cfg.batch_size, cfg.concurrency,
+                           ep=cfg)
     tokenizer = getattr(backend, "tokenizer", None)
     if cfg.tokenizer and cfg.backend != "openai":
         tokenizer = load_tokenizer(cfg.tokenizer)
@@ -209,14 +218,15 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
     samples = []
     for it, k, x in flat:
         n_tok = x.n_tokens
-        if n_tok is None and tokenizer is not None:
-            n_tok = len(tokenizer.encode(x.text, add_special_tokens=False))
+        if n_tok is None and tokenizer is not None:  # hidden reasoning tokens are output tokens too
+            n_tok = len(tokenizer.encode(x.text, add_special_tokens=False)) + x.hidden_reasoning_tokens
         v = None if x.error else next(verdicts)
         samples.append({
             "benchmark": it.benchmark, "item_id": it.id, "sample": k, "problem_id": problem_id(it.problem),
             "gold": it.answer, "response": x.text, "n_tokens": n_tok, "finish_reason": x.finish_reason,
             "extracted": v.extracted if v else None, "verdict": v.verdict if v else "error",
-            "correct": bool(v.correct) if v else False, "error": x.error})
+            "correct": bool(v.correct) if v else False, "error": x.error,
+            "reasoning_tokens": x.reasoning_tokens, "hidden_reasoning_tokens": x.hidden_reasoning_tokens})
     if cfg.budgets:
         prompts = None
         if cfg.budget_forcing:
@@ -264,11 +274,9 @@ def evaluate(ws, cfg: EvalConfig, out_dir: str | Path | None = None, show_progre
 def _recorded_config(cfg: EvalConfig) -> dict:
     """The config as results.json and the catalog keep it: endpoints without credentials or query strings
     (either may carry a secret); the judge's key is only named (judge_api_key_env), never read here."""
-    from distillate.curate.generate.client import public_endpoint
-
-    d = asdict(cfg)
-    d["endpoint"] = public_endpoint(cfg.endpoint)
-    d["judge_endpoint"] = public_endpoint(cfg.judge_endpoint)
+    d = redact_obj(asdict(cfg))
+    d["endpoint"] = public_url(cfg.endpoint)
+    d["judge_endpoint"] = public_url(cfg.judge_endpoint)
     return d
 
 

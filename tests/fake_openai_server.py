@@ -1,13 +1,26 @@
 """A local OpenAI-compatible chat-completions server for fault-injection tests (a test double, nothing more).
 
 Real HTTP on 127.0.0.1 (a thread of the test process). It answers /v1/chat/completions streaming and
-non-streaming, in `reasoning_content` style or with <think> tags in the content, and injects faults chosen
-per request by `faults(request_id, n_seen) -> name | None` (n_seen = earlier requests with that id):
+non-streaming, with the reasoning in one of the shapes teachers use (`style`):
+
+    "reasoning_content"  DeepSeek-R1 / older vLLM reasoning parsers: message.reasoning_content
+    "reasoning"          newer vLLM reasoning parsers: message.reasoning
+    "think"              <think>...</think> in the content (no parser)
+    "hidden"             an o1-class reasoning model (also `reasoning_model=True`): the reasoning is never
+                         returned, only billed in usage.completion_tokens_details.reasoning_tokens (x1/x2/x3
+                         for reasoning_effort low/medium/high, default medium); `max_tokens`, `temperature`
+                         and `top_p` are refused with OpenAI's 400 `unsupported_parameter` error; the cap is
+                         max_completion_tokens, reasoning included (a cap under the hidden reasoning gives
+                         finish_reason=length and no visible text). A prompt that asks for <think> gets its
+                         long thought written out visibly in the content.
+
+and injects faults chosen per request by `faults(request_id, n_seen) -> name | None` (n_seen = earlier
+requests with that id):
 
     "429"        429 + Retry-After (or retry-after-ms)         "500"        500 with a masked key in the body
     "timeout"    holds the connection `hang` s, no response      "malformed"  200 with a broken JSON body
     "length"     finish_reason=length (truncated thought)        "400"        a non-retryable bad request
-    "stream_garbage"  a stream whose events are not JSON
+    "stream_garbage"  a stream whose events are not JSON         "echo"       400 echoing the Authorization header
 
 `length_needed(request_id) -> tokens | None` makes a response truncated whenever max_tokens is below it
 (for the --on-length retry policy). The request id is the X-Distillate-Request-Id header the client sends.
@@ -58,9 +71,10 @@ class FakeOpenAI:
                  hang: float = 3.0, wrong: Callable[[str], bool] | None = None, retry_after: str = "1",
                  reformat_fault: Callable[[str], str | None] | None = None, thought_words: int = 60,
                  chat: Callable[[list[dict]], tuple[str | None, str] | None] | None = None,
-                 judge_model: str | None = None, judge: Callable[[str], tuple[int, str] | str] | None = None):
+                 judge_model: str | None = None, judge: Callable[[str], tuple[int, str] | str] | None = None,
+                 reasoning_model: bool = False):
         self.answers = answers                   # problem text -> reference answer
-        self.style = style                       # reasoning_content | think
+        self.style = "hidden" if reasoning_model else style  # reasoning_content | reasoning | think | hidden
         self.key = key                           # expected bearer key (401 echoing the given key otherwise)
         self.faults = faults or (lambda rid, n: None)
         self.length_needed = length_needed or (lambda rid: None)
@@ -86,7 +100,10 @@ class FakeOpenAI:
             def do_POST(self):
                 server._handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default backlog (5) refuses connections under a burst of clients
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -161,7 +178,9 @@ class FakeOpenAI:
             self.seen[rid] += 1
         entry = {"rid": rid, "attempt": h.headers.get("X-Distillate-Attempt"), "t": time.time(), "model": body.get("model"),
                  "stream": bool(body.get("stream")), "max_tokens": body.get("max_tokens"), "n_seen": n_seen,
-                 "fault": None, "status": None, "usage": None}
+                 "max_completion_tokens": body.get("max_completion_tokens"), "model": body.get("model"),
+                 "params": sorted(k for k in body if k not in ("messages", "model", "stream")),
+                 "reasoning_effort": body.get("reasoning_effort"), "fault": None, "status": None, "usage": None}
         with self.lock:
             self.log.append(entry)
         given = (h.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
@@ -169,10 +188,23 @@ class FakeOpenAI:
             entry["status"] = 401
             return self._send_json(h, 401, {"error": {"message": f"Incorrect API key provided: {given}",
                                                       "type": "invalid_request_error"}})
+        if self.style == "hidden":
+            for param in ("max_tokens", "temperature", "top_p"):  # OpenAI's answer to these, word for word
+                if param in body:
+                    entry["status"] = 400
+                    fix = " Use 'max_completion_tokens' instead." if param == "max_tokens" else ""
+                    return self._send_json(h, 400, {"error": {
+                        "message": f"Unsupported parameter: '{param}' is not supported with this model.{fix}",
+                        "type": "invalid_request_error", "param": param, "code": "unsupported_parameter"}})
         if self.delay:
             time.sleep(self.delay)
         fault = self.faults(rid, n_seen)
         entry["fault"] = fault
+        if fault == "echo":  # some servers echo the request's headers in their errors
+            entry["status"] = 400
+            return self._send_json(h, 400, {"error": {
+                "message": f"invalid request (headers: Authorization: {h.headers.get('Authorization')}, "
+                           f"Host: {h.headers.get('Host')})", "type": "invalid_request_error"}})
         if fault == "429":
             entry["status"] = 429
             hdr = {"retry-after-ms": "300"} if self.retry_after == "ms" else {"Retry-After": self.retry_after}
@@ -205,21 +237,31 @@ class FakeOpenAI:
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 10 ** 9
         need = self.length_needed(rid)
         finish = "stop"
-        if fault == "length" or (need is not None and max_tokens < need):
+        hidden = 0
+        if self.style == "hidden":
+            hidden = tokens(reasoning) * {"low": 1, "medium": 2, "high": 3}[body.get("reasoning_effort") or "medium"]
+            if "<think>" in user:  # asked to write its whole thinking out: it does, visibly
+                content = (f"<think>\nLet me restate the problem and explore. {reasoning} Wait, let me verify "
+                           f"that by substituting back: it holds.\n</think>\n\n{content}")
+            reasoning = None
+            if fault == "length" or hidden + tokens(content) > max_tokens:
+                finish = "length"
+                content = "" if hidden >= max_tokens else content[: 4 * (max_tokens - hidden)]
+        elif fault == "length" or (need is not None and max_tokens < need):
             finish = "length"
             reasoning, content = (reasoning or "")[: max(8, len(reasoning or "") // 2)], ""
         if self.style == "think" and reasoning is not None:
             content = f"<think>\n{reasoning}\n</think>\n\n{content}" if finish == "stop" else f"<think>\n{reasoning}"
             reasoning = None
-        usage = {"prompt_tokens": tokens(user), "completion_tokens": tokens((reasoning or "") + content),
+        usage = {"prompt_tokens": tokens(user), "completion_tokens": hidden + tokens((reasoning or "") + content),
                  "total_tokens": 0,
-                 "completion_tokens_details": {"reasoning_tokens": tokens(reasoning) if reasoning else 0}}
+                 "completion_tokens_details": {"reasoning_tokens": hidden or (tokens(reasoning) if reasoning else 0)}}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         model = body.get("model")
         if not body.get("stream"):
             msg = {"role": "assistant", "content": content}
             if reasoning is not None:
-                msg["reasoning_content"] = reasoning
+                msg["reasoning" if self.style == "reasoning" else "reasoning_content"] = reasoning
             entry["status"] = 200
             self._send_json(h, 200, {"id": f"chatcmpl-{rid[:8]}-{n_seen}", "object": "chat.completion",
                                      "created": int(time.time()), "model": model,
@@ -243,7 +285,8 @@ class FakeOpenAI:
             h.close_connection = True
             return
         event({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
-        for field, text in (("reasoning_content", reasoning), ("content", content)):
+        for field, text in (("reasoning" if self.style == "reasoning" else "reasoning_content", reasoning),
+                            ("content", content)):
             for i in range(0, len(text or ""), 200):
                 event({**base, "choices": [{"index": 0, "delta": {field: text[i:i + 200]}, "finish_reason": None}]})
         event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})

@@ -219,11 +219,21 @@ def test_auth_failure_stops_the_run_and_never_stores_the_key(ws, problems, monke
 # ---- kill -9 mid-run, then resume ---------------------------------------------------------------
 
 def _completed_ids(ws_root: Path, tmp: Path) -> set[str]:
-    """What the killed run had committed: open a copy (the journal's WAL is replayed on open)."""
+    """What the killed run had made durable: committed to the catalog (open a copy: DuckDB's WAL is replayed on
+    open) or written to its completion log (replayed by the next run)."""
     copy = tmp / "after-kill"
     shutil.copytree(ws_root, copy, ignore=shutil.ignore_patterns("job.lock", "snapshots"))
     with Catalog(copy / "catalog.duckdb") as cat:
-        return {r[0] for r in cat.con.execute("SELECT request_id FROM gen_requests WHERE status = 'completed'").fetchall()}
+        done = {r[0] for r in cat.fetch("SELECT request_id FROM gen_requests WHERE status = 'completed'")}
+    for seg in (copy / "generate" / "completion-log").glob("*.jsonl"):
+        for line in seg.read_text().splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:  # cut short by the kill: never acknowledged, so sent again (wal.py)
+                continue
+            if e["update"]["status"] == "completed":
+                done.add(e["update"]["request_id"])
+    return done
 
 
 def test_kill_and_resume_sends_no_completed_request_again(tmp_path, problems, price_table):
@@ -272,6 +282,40 @@ def test_kill_and_resume_sends_no_completed_request_again(tmp_path, problems, pr
     assert sum(r["cost"] for r in rows) == pytest.approx(_cost(pt, ct), rel=1e-9)
     assert any("500" in (r["errors"] or "") for r in rows)
     _assert_key_nowhere(wsdir, out1, err1, r2.stdout, r2.stderr)
+
+
+def test_kill_resends_at_most_the_requests_in_flight(tmp_path, shared_data):
+    """Issue 23's scenario: 70 problems, killed after about a third completed, rerun. A completed response
+    is durable before it counts as done, so only requests in flight at the kill (at most --concurrency) are
+    sent again; none that the journal had as completed."""
+    rows = [json.loads(x) for x in (shared_data / "benchmarks" / "math_train.jsonl").open()][:70]
+    pfile = tmp_path / "p70.jsonl"
+    pfile.write_text("".join(json.dumps({"id": r["id"], "problem": r["problem"], "answer": r["answer"]}) + "\n"
+                             for r in rows))
+    wsdir = tmp_path / "ws"
+    env = dict(os.environ, OPENAI_API_KEY=KEY, DISTILLATE_WORKSPACE=str(wsdir))
+    concurrency = 4
+    with FakeOpenAI({r["problem"]: r["answer"] for r in rows}, key=KEY, delay=0.1) as srv:
+        args = [str(EXE), "generate", "--problems", str(pfile), "--endpoint", srv.url, "--model", "fake-r1",
+                "--max-tokens", "1000", "--concurrency", str(concurrency), "--timeout", "10", "--no-stream"]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        deadline = time.monotonic() + 120
+        while len(srv.ok()) < 23 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        cutoff = len(srv.log)
+        billed_before = {e["rid"] for e in srv.ok()}
+        done_at_kill = _completed_ids(wsdir, tmp_path)
+        r2 = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+        assert r2.returncode == 0, r2.stderr[-3000:]
+        after = [e["rid"] for e in srv.log[cutoff:]]
+    resent = billed_before & set(after)
+    assert 23 <= len(billed_before) < 70 and len(done_at_kill) >= len(billed_before) - concurrency
+    assert len(resent) <= concurrency, f"{len(resent)} completed request(s) were sent again"
+    assert not done_at_kill & set(after)
+    assert len(after) == 70 - len(done_at_kill)  # the rerun sent exactly what the journal did not have
 
 
 # ---- reformat -----------------------------------------------------------------------------------
@@ -375,11 +419,10 @@ def test_token_bucket_settles_real_usage():
 
 
 def test_redaction_and_endpoint_provenance():
-    from distillate.curate.generate.client import Redactor, public_endpoint
+    from distillate.redact import public_url, redact
 
-    r = Redactor(KEY)
-    assert KEY not in r(f"bad key {KEY}") and KEY[:12] not in r(f"key {KEY[:12]}...{KEY[-4:]}")
-    assert public_endpoint("https://user:pw@api.example.com:8443/v1?api-key=zzz") == "https://api.example.com:8443/v1"
+    assert KEY not in redact(f"bad key {KEY}", KEY) and KEY[:12] not in redact(f"key {KEY[:12]}...{KEY[-4:]}", KEY)
+    assert public_url("https://user:pw@api.example.com:8443/v1?api-key=zzz") == "https://api.example.com:8443/v1"
 
 
 def _cli(*args, env=None):
@@ -405,3 +448,317 @@ def test_cli_errors_are_one_clear_line(tmp_path, problems):
     r = _cli("reformat", "--traces", "nope", "--model", "m", "--endpoint", "http://127.0.0.1:9/v1",
              "--prompt", "no placeholder here {problem}", *w)
     assert r.returncode == 2 and "{solution}" in r.stderr
+
+
+# ---- reasoning models (issue 24): parameters per family, hidden reasoning, refusals ------------------
+
+O1_PRICE = {"input": 3.0, "output": 12.0}
+
+
+def _hidden_cfg(url, price, **kw):
+    base = dict(model="o1-mini", endpoint=url, n=2, max_tokens=4000, concurrency=4, timeout=5.0,
+                backoff_base=0.01, backoff_max=0.05, price_table=str(price))
+    base.update(kw)
+    return GenerateConfig(**base)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_reasoning_model_gets_its_parameters_and_hidden_tokens_are_costed(ws, problems, tmp_path, key_env, stream):
+    from rich.console import Console
+
+    from distillate.curate.generate import render_section
+
+    pfile, answers = problems
+    price = tmp_path / "o1.json"
+    price.write_text(json.dumps({"o1-*": O1_PRICE}))
+    with FakeOpenAI(answers, key=KEY, reasoning_model=True) as srv:
+        res = generate(ws, _hidden_cfg(srv.url, price, prompt="long-thought", reasoning_effort="high", stream=stream),
+                       str(pfile), show_progress=False)
+        log = list(srv.log)
+    c = res.counters
+    assert c["planned"] == 16 and c["completed"] == 16 and c["failed"] == 0 and len(log) == 16  # no refusal, no retry
+    for e in log:  # what a reasoning model accepts, and nothing it refuses
+        assert e["status"] == 200 and e["max_completion_tokens"] == 4000 and e["reasoning_effort"] == "high"
+        assert not {"max_tokens", "temperature", "top_p"} & set(e["params"])
+    hidden = {e["rid"]: e["usage"]["completion_tokens_details"]["reasoning_tokens"] for e in log}
+    pt, ct = srv.billed_tokens()
+    with ws.reader() as cat:
+        rows = cat.fetch("SELECT request_id, prompt_tokens, completion_tokens, reasoning_tokens, hidden_reasoning_tokens, "
+                         "cost_usd, hidden_reasoning_cost_usd, template_name, template_hash, params FROM gen_requests")
+        traces = cat.fetch("SELECT thought, solution, metadata FROM traces WHERE source = 'gen:o1-mini'")
+        rep = report_section(cat)
+    assert len(rows) == 16
+    for rid, p_, c_, r_, h_, cost, hcost, tname, thash, params in rows:
+        assert h_ == r_ == hidden[rid] > 0 and c_ > h_  # billed, not returned: all of the reasoning is hidden
+        assert cost == pytest.approx((p_ * O1_PRICE["input"] + c_ * O1_PRICE["output"]) / 1e6, rel=1e-9)
+        assert hcost == pytest.approx(h_ * O1_PRICE["output"] / 1e6, rel=1e-9)
+        assert tname == "long-thought" and len(thash) == 16
+        assert set(json.loads(params)) == {"max_tokens", "seed", "reasoning_effort"}  # the journal says what was sent
+    for thought, solution, meta in traces:  # the long thought was drawn into the visible answer by the template
+        assert thought.startswith("Let me restate the problem") and "verify" in thought and "\\boxed{" in solution
+        g = json.loads(meta)["generation"]
+        assert g["template_name"] == "long-thought" and g["usage"]["hidden_reasoning_tokens"] > 0
+    j = rep["journal"]
+    total_hidden = sum(hidden.values())
+    assert j["hidden_reasoning_tokens"] == c["hidden_reasoning_tokens"] == total_hidden
+    assert j["completion_tokens"] == ct and j["visible_completion_tokens"] == ct - total_hidden and j["prompt_tokens"] == pt
+    assert j["cost_usd"] == pytest.approx((pt * 3.0 + ct * 12.0) / 1e6, rel=1e-6)
+    assert j["hidden_reasoning_cost_usd"] == pytest.approx(total_hidden * 12.0 / 1e6, rel=1e-6)
+    con = Console(record=True, width=200)
+    render_section(con, rep)
+    text = con.export_text()
+    assert "hidden reasoning tok" in text and f"{total_hidden:,} of them hidden reasoning" in text
+
+
+def test_refused_parameter_is_reported_once_with_the_fix(ws, problems, tmp_path, key_env, price_table):
+    pfile, answers = problems
+    with FakeOpenAI(answers, key=KEY, reasoning_model=True) as srv:
+        # a deployment name the family rules cannot know: sent as a chat model, refused
+        with pytest.raises(DistillateError) as ei:
+            generate(ws, _cfg(srv.url, model="fake-reasoner", concurrency=4), str(pfile), show_progress=False)
+        msg = str(ei.value)
+        first = list(srv.log)
+        assert "refused the parameter 'max_tokens'" in msg and "Use 'max_completion_tokens' instead" in msg
+        assert "--reasoning-model fake-reasoner" in msg
+        assert len(first) <= 4 and len({e["rid"] for e in first}) == len(first)  # at most the requests in flight, once each
+        with ws.reader() as cat:
+            st = dict(cat.fetch("SELECT status, count(*) FROM gen_requests GROUP BY ALL"))
+            kinds = {r[0] for r in cat.fetch("SELECT errors->>'$[0].kind' FROM gen_requests WHERE status = 'failed'")}
+        assert st["failed"] == len(first) and st["pending"] == 24 - len(first) and kinds == {"unsupported_parameter"}
+        # the fix works: named as a reasoning model, every request succeeds
+        res = generate(ws, _cfg(srv.url, model="fake-reasoner", reasoning_models=["fake-reason*"], concurrency=4),
+                       str(pfile), show_progress=False)
+        assert res.counters["completed"] == 24 and res.counters["failed"] == 0
+        assert all(e["status"] == 200 for e in srv.log[len(first):])
+        # the CLI says it once, on one line
+        r = subprocess.run([str(EXE), "generate", "--problems", str(pfile), "--model", "other-reasoner", "--endpoint",
+                            srv.url, "--max-tokens", "500", "--workspace", str(tmp_path / "ws2")], capture_output=True,
+                           text=True, env={**os.environ, "OPENAI_API_KEY": KEY}, timeout=120)
+    err = " ".join(r.stderr.split())
+    assert r.returncode == 2 and err.count("error:") == 1 and "--reasoning-model other-reasoner" in err
+
+
+@pytest.mark.parametrize("style", ["reasoning_content", "reasoning", "think", "hidden"])
+def test_each_reasoning_shape_is_stored(ws, problems, key_env, style):
+    """DeepSeek-R1 `reasoning_content`, vLLM's `reasoning`, <think> tags in the content, and hidden reasoning."""
+    pfile, answers = problems
+    model = "o3-mini" if style == "hidden" else "fake-r1"
+    with FakeOpenAI(answers, style=style) as srv:
+        res = generate(ws, _cfg(srv.url, model=model, n=1, stream=style != "reasoning"), str(pfile),
+                       show_progress=False)
+        server_reasoning = {e["rid"]: e["usage"]["completion_tokens_details"]["reasoning_tokens"] for e in srv.log}
+    assert res.counters["completed"] == 8
+    with ws.reader() as cat:
+        rows = cat.fetch("SELECT r.request_id, t.thought, t.solution, t.thought_closed, r.reasoning_tokens, "
+                         "r.hidden_reasoning_tokens FROM gen_requests r JOIN traces t USING (trace_id)")
+    for rid, thought, solution, closed, rtok, htok in rows:
+        assert "\\boxed{" in solution and "<think>" not in solution and closed is not False
+        assert rtok == server_reasoning[rid]
+        if style == "hidden":  # nothing of the reasoning came back: no thought, every reasoning token hidden
+            assert thought is None and htok == rtok > 0
+        else:
+            assert thought.startswith("Let me think about this step by step") and htok == 0
+
+
+def test_hidden_reasoning_spending_the_whole_cap_is_dropped_not_retried(ws, problems, key_env):
+    pfile, answers = problems
+    with FakeOpenAI(answers, reasoning_model=True) as srv:  # ~600 hidden tokens, cap 100: nothing visible
+        res = generate(ws, _cfg(srv.url, model="o1", n=1, max_tokens=100), str(pfile), show_progress=False)
+        assert len(srv.log) == 8
+    assert res.counters["dropped"] == 8 and res.counters["hidden_reasoning_tokens"] > 0
+    with ws.reader() as cat:
+        msgs = {r[0] for r in cat.fetch("SELECT last_error FROM gen_requests")}
+    assert len(msgs) == 1 and "hidden reasoning used the whole cap of 100 tokens" in msgs.pop()
+
+
+# ---- named prompt templates ---------------------------------------------------------------------
+
+def test_prompt_templates_by_name_file_or_text(tmp_path):
+    from distillate.curate.generate import DEFAULT_PROMPT, named_templates, resolve_prompt
+    from distillate.curate.generate.runner import request_id, request_params
+
+    names = named_templates()
+    assert {"default", "long-thought", "reformat"} <= set(names)
+    lt = names["long-thought"]
+    for word in ("<think>", "</think>", "backtrack", "verify", "reflect", "explore", "{problem}", "\\boxed{{}}"):
+        assert word in lt, word
+    assert resolve_prompt("long-thought").name == "long-thought"
+    f = tmp_path / "p.txt"
+    f.write_text("Q: {problem}")
+    assert resolve_prompt(f"@{f}") == resolve_prompt(str(f)) and resolve_prompt(f"@{f}").text == "Q: {problem}"
+    assert resolve_prompt("Solve {problem} now").name == "inline"
+    with pytest.raises(DistillateError, match="named templates: .*long-thought"):
+        resolve_prompt("long-thougt")
+    # the default template is byte-identical to the one before templates were files: request ids (and so
+    # resumes of earlier runs) do not change
+    cfg = GenerateConfig(model="fake-r1", endpoint="http://x/v1", n=3, max_tokens=1000)
+    assert cfg.prompt == "default" and cfg.template.text == DEFAULT_PROMPT and cfg.template_hash == "ef8b9a4360d3ac80"
+    assert request_id("generate", "p1", None, 1, cfg.model, request_params(cfg, 1),
+                      cfg.template_hash) == "r2d4d5d168749825cc0eff010"
+
+
+# ---- cost before spending: --dry-run ------------------------------------------------------------
+
+def _render(user: str) -> int:
+    return max(1, len(user) // 4)
+
+
+def test_dry_run_prints_requests_and_cost_and_sends_nothing(tmp_path, problems, price_table):
+    from distillate.curate.generate import DEFAULT_PROMPT
+    from distillate.curate.generate.config import render
+
+    pfile, answers = problems
+    wsdir = tmp_path / "ws"
+    base = [str(EXE), "generate", "--problems", str(pfile), "--endpoint", "http://127.0.0.1:9/v1", "--model",
+            "fake-r1", "--n", "3", "--max-tokens", "1000", "--price-table", str(price_table), "--workspace", str(wsdir)]
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    r = subprocess.run(base + ["--dry-run", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    est = json.loads(r.stdout)
+    assert not wsdir.exists()  # nothing written, no key needed, nothing sent (port 9 is closed anyway)
+    rows = [json.loads(x) for x in pfile.open()]
+    prompt = sum(_render(render(DEFAULT_PROMPT, problem=x["problem"])) for x in rows) * 3
+    assert est["requests"] == {"planned": 24, "already_done": 0, "to_send": 24} and len(est["to_send"]) == 24
+    assert est["prompt_tokens"] == prompt and est["output_tokens"]["cap"] == 24 * 1000
+    assert est["cost_usd"]["at_cap"] == pytest.approx(_cost(prompt, 24_000), rel=1e-6)
+    assert est["output_tokens"]["expected"] is None and est["cost_usd"]["expected"] is None
+    first = est["first_request"]
+    assert first["max_tokens"] == 1000 and first["temperature"] == 0.7 and rows[0]["problem"] in first["messages"][0]["content"]
+    # after 8 real requests, the journal's observed lengths give the expected cost of the 16 left
+    with FakeOpenAI(answers) as srv:
+        generate(Workspace(wsdir), _cfg(srv.url, n=1, price_table=str(price_table)), str(pfile), show_progress=False)
+        mean_ct = sum(e["usage"]["completion_tokens"] for e in srv.log) / 8
+    snap = (wsdir / "snapshots" / "CURRENT").read_text()
+    est = json.loads(subprocess.run(base + ["--dry-run", "--json"], capture_output=True, text=True, env=env,
+                                    timeout=120).stdout)
+    assert (wsdir / "snapshots" / "CURRENT").read_text() == snap  # a dry run is no job
+    assert est["requests"] == {"planned": 24, "already_done": 8, "to_send": 16}
+    assert {q["problem_id"] for q in est["to_send"]} and all(q["sample_index"] in (1, 2) for q in est["to_send"])
+    assert est["output_tokens"]["expected"] == round(mean_ct * 16) and "journal" in est["output_tokens"]["expected_from"]
+    p16 = prompt * 16 // 24
+    assert est["cost_usd"]["expected"] == pytest.approx(_cost(p16, round(mean_ct * 16)), rel=1e-5)
+    # the human form: the requests, the first body as sent, both estimates
+    r = subprocess.run(base[:-4] + ["--model", "o1-mini", "--price-table", str(price_table), "--workspace",
+                                    str(wsdir), "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "24 would be sent" in r.stdout and '"max_completion_tokens": 1000' in r.stdout
+    assert '"temperature"' not in r.stdout and "Estimated cost" in r.stdout
+
+
+def test_reformat_dry_run_uses_the_source_lengths(ws, shared_data, ingest_files, price_table):
+    from distillate.curate.generate import dry_run
+
+    ingest_files([shared_data / "traces" / "thought_anchors_r1distill_math.jsonl"], "anchors")
+    cfg = ReformatConfig(model="fake-rewriter", endpoint="http://127.0.0.1:9/v1", traces_source="anchors", limit=5,
+                         max_tokens=100_000, price_table=str(price_table))
+    est = dry_run(ws, cfg)
+    with ws.reader() as cat:
+        n, chars = cat.fetch("SELECT count(*), avg(length(coalesce(thought, '')) + length(coalesce(solution, ''))) "
+                             "FROM traces t JOIN trace_sources s USING (trace_id) WHERE s.source = 'anchors'")[0]
+    assert est["kind"] == "reformat" and est["requests"]["to_send"] == 5
+    assert est["output_tokens"]["expected"] == round(chars / 4 * 5) and f"{n:,} trace(s)" in est["output_tokens"]["expected_from"]
+
+
+# ---- every request failed: a non-zero exit (issue 23) -------------------------------------------
+
+def test_every_request_failed_exits_non_zero(tmp_path, problems, shared_data):
+    pfile, answers = problems
+    wsdir = tmp_path / "ws"
+    with FakeOpenAI(answers, faults=lambda rid, n: "400") as srv:
+        r = subprocess.run([str(EXE), "generate", "--problems", str(pfile), "--endpoint", srv.url, "--model", "m",
+                            "--n", "3", "--workspace", str(wsdir)], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "OPENAI_API_KEY": KEY})
+        err = " ".join(r.stderr.split())
+        assert r.returncode == 2 and "every request failed (24 of 24 sent: bad_request 24)" in err
+        assert "prompt too long" in err
+        ws = Workspace(wsdir)
+        with ws.reader() as cat:
+            assert cat.fetch("SELECT status FROM jobs WHERE command = 'generate'") == [("failed",)]
+            assert cat.fetch("SELECT count(*) FROM gen_requests WHERE status = 'failed'") == [(24,)]
+        with ws.job("ingest") as (cat, job_id):
+            from distillate.curate import ingest
+
+            ingest(cat, job_id, [str(shared_data / "traces" / "thought_anchors_r1distill_math.jsonl")], source="a",
+                   show_progress=False)
+        with pytest.raises(DistillateError, match=r"every request failed \(4 of 4 sent"):
+            reformat(ws, ReformatConfig(model="m", endpoint=srv.url, traces_source="a", limit=4, backoff_base=0.01),
+                     show_progress=False)
+
+
+# ---- the runner's public interface (what the vLLM backend, or any other backend, drives) ----------
+
+def test_a_backend_drives_the_runner_through_its_public_methods(ws, problems, price_table):
+    import asyncio
+
+    from distillate.curate.generate import client as cl
+    from distillate.curate.generate.runner import Runner
+    from distillate.curate.generate.stage import generate_specs, load_problems
+
+    pfile, _ = problems
+    cfg = GenerateConfig(model="fake-local", backend="vllm", n=2, price_table=str(price_table))
+    with ws.job("generate") as (cat, job_id):
+        specs = generate_specs(cfg, load_problems(cat, job_id, str(pfile), show_progress=False))
+        runner = Runner(cat, job_id, cfg, specs, log_dir=ws.path("generate", "completion-log"), show_progress=False)
+        todo = runner.plan()
+        runner.begin(todo)
+        assert cat.fetch("SELECT DISTINCT status FROM gen_requests") == [("running",)]  # begin commits
+        for i, s in enumerate(todo):
+            runner.states[s.request_id].attempts += 1
+            comp = cl.Completion(content=f"<think>\nwork {i}\n</think>\n\nso \\boxed{{{s.answer}}}", reasoning=None,
+                                 finish_reason="stop", prompt_tokens=100, completion_tokens=50, reasoning_tokens=None,
+                                 cached_tokens=0, usage_estimated=False)
+            runner.bill(s, comp, 0.5)
+            if i % 4 == 0:
+                runner.drop(s, "finish_reason=length: dropped")
+            elif i % 4 == 1:
+                runner.fail(s, "error", "engine error")
+            else:
+                asyncio.run(runner.store(s, comp, 1000))
+        assert runner.finished == 0  # nothing counts as done before it is committed
+        runner.commit()
+        c = runner.c
+        assert (c["completed"], c["dropped"], c["failed"], c["traces_new"]) == (8, 4, 4, 8)
+        assert c["cost_usd"] == pytest.approx(_cost(100 * 16, 50 * 16))
+        st = dict(cat.fetch("SELECT status, count(*) FROM gen_requests GROUP BY ALL"))
+        assert st == {"completed": 8, "dropped": 4, "failed": 4}
+        assert cat.fetch("SELECT count(*) FROM traces WHERE source = 'gen:fake-local'") == [(8,)]
+    src = (Path(__file__).parents[1] / "curate" / "generate" / "vllm_backend.py").read_text()
+    assert "runner._" not in src  # the vLLM backend uses the public interface only
+
+
+def test_completion_log_is_replayed_before_planning(ws, problems):
+    """What finished after the last catalog commit of a killed run is in its completion log: the next run
+    replays it (a line cut short by the kill is skipped: that request was never acknowledged)."""
+    import asyncio
+
+    from distillate.curate.generate import client as cl
+    from distillate.curate.generate.runner import Runner
+    from distillate.curate.generate.stage import generate_specs, load_problems
+
+    pfile, _ = problems
+    cfg = GenerateConfig(model="fake-local", backend="vllm", n=1)
+    logdir = ws.path("generate", "completion-log")
+    with ws.job("generate") as (cat, job_id):
+        specs = generate_specs(cfg, load_problems(cat, job_id, str(pfile), show_progress=False))
+        runner = Runner(cat, job_id, cfg, specs, log_dir=logdir, show_progress=False)
+        todo = runner.plan()
+        runner.begin(todo)
+        for s in todo[:5]:  # finished and logged, never committed to the catalog: the process "dies" here
+            comp = cl.Completion(content=f"<think>\nwork\n</think>\n\nso \\boxed{{{s.answer}}}", reasoning=None,
+                                 finish_reason="stop", prompt_tokens=10, completion_tokens=20, reasoning_tokens=None,
+                                 cached_tokens=0, usage_estimated=False)
+            runner.bill(s, comp, 0.1)
+            asyncio.run(runner.store(s, comp, 100))
+    seg = sorted(logdir.glob("*.jsonl"))
+    assert len(seg) == 1 and len(seg[0].read_text().splitlines()) == 5
+    with seg[0].open("a") as f:
+        f.write('{"source": "gen:fake-local", "update": {"request_id": "r')  # torn by the kill
+    with ws.reader() as cat:
+        assert cat.fetch("SELECT count(*) FROM gen_requests WHERE status = 'completed'") == [(0,)]
+    with ws.job("generate") as (cat, job_id):
+        runner = Runner(cat, job_id, cfg, specs, log_dir=logdir, show_progress=False)
+        todo = runner.plan()
+        assert runner.c["already_done"] == 5 and len(todo) == 3
+        done = {r[0] for r in cat.fetch("SELECT request_id FROM gen_requests r JOIN traces t USING (trace_id) "
+                                        "WHERE r.status = 'completed' AND t.source = 'gen:fake-local'")}
+    assert done == {s.request_id for s in specs[:5]} and not list(logdir.glob("*.jsonl"))

@@ -54,6 +54,7 @@ class DecontamConfig:
     embed_batch_size: int = 64
     judge_model: str | None = None          # LLM judge model (OpenAI-compatible endpoint); None: no judge
     judge_base_url: str | None = None       # endpoint; default $OPENAI_BASE_URL
+    judge_api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the judge's key
     judge_min_cos: float = 0.75             # borderline embedding pairs (judge_min_cos <= cos < embed_min_cos)
     judge_max_pairs: int = 2000             # at most this many judge calls per scan (the rest is counted)
     batch_size: int = 1000                  # problems per executor task
@@ -83,7 +84,8 @@ class DecontamConfig:
         methods = parse_names(opt("decontam_methods")) or list(LEXICAL_METHODS)
         return cls(benchmarks=parse_names(opt("benchmarks")), benchmarks_dir=opt("benchmarks_dir"),
                    methods=tuple(methods), scan_traces=bool(opt("decontam_traces", False)),
-                   judge_model=opt("decontam_judge_model"), judge_base_url=opt("decontam_judge_url"))
+                   judge_model=opt("decontam_judge_model"), judge_base_url=opt("decontam_judge_url"),
+                   judge_api_key_env=opt("judge_api_key_env") or "OPENAI_API_KEY")
 
 
 def _register(cat: Catalog, name: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -282,7 +284,7 @@ def _judge(cat: Catalog, cfg: DecontamConfig, near: list[dict], counters: dict) 
     texts = {r["problem_id"]: r["problem"] for r in
              cat.query("decontam/problem_texts", {"ids": sorted({r["problem_id"] for r in todo})})}
     items = {(r["benchmark"], r["benchmark_id"]): r["problem"] for r in cat.query("decontam/item_texts")}
-    judge = Judge(JudgeConfig(cfg.judge_model, cfg.judge_base_url))
+    judge = Judge(JudgeConfig(cfg.judge_model, cfg.judge_base_url, api_key_env=cfg.judge_api_key_env))
     out = []
     yes = errors = 0
     for r in todo:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from distillate.endpoint import EndpointConfig
 from distillate.errors import DistillateError
 from distillate.log import log
+from distillate.redact import redact
 
 PROMPT = """You check training data for benchmark contamination.
 Decide whether the TRAINING problem is the same problem as the BENCHMARK problem: identical, reworded,
@@ -34,7 +36,7 @@ _NO = re.compile(r"^\W*(false|no)\b", re.I)
 class JudgeConfig:
     model: str                       # model name at the endpoint
     base_url: str | None = None      # OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or OpenAI)
-    api_key: str | None = None       # default: $OPENAI_API_KEY ("EMPTY" for local servers without auth)
+    api_key_env: str = "OPENAI_API_KEY"  # the variable holding the key ("EMPTY" for local servers without auth)
     max_tokens: int = 8
     timeout: float = 60.0
     max_retries: int = 2
@@ -42,25 +44,22 @@ class JudgeConfig:
 
 class Judge:
     def __init__(self, cfg: JudgeConfig):
-        import os
-
-        import openai  # a core dependency
-
-        key = cfg.api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.cfg = cfg
-        self.client = openai.OpenAI(base_url=cfg.base_url or os.environ.get("OPENAI_BASE_URL"), api_key=key,
-                                    timeout=cfg.timeout, max_retries=cfg.max_retries)
+        self.endpoint = EndpointConfig(model=cfg.model, endpoint=cfg.base_url, api_key_env=cfg.api_key_env,
+                                       timeout=cfg.timeout, max_retries=cfg.max_retries)
+        self.client = self.endpoint.client()
 
     def same(self, problem: str, benchmark: str) -> bool | None:
         """True / False, or None when the reply could not be read (counted as an error)."""
         try:
-            r = self.client.chat.completions.create(
-                model=self.cfg.model, temperature=0, max_tokens=self.cfg.max_tokens,
-                messages=[{"role": "user", "content": PROMPT.format(benchmark=benchmark, problem=problem)}])
+            r = self.client.chat.completions.create(**self.endpoint.chat_kwargs(
+                [{"role": "user", "content": PROMPT.format(benchmark=benchmark, problem=problem)}],
+                max_tokens=self.endpoint.reply_tokens(self.cfg.max_tokens), temperature=0))
         except Exception as e:  # network, auth, rate limit after retries
             if type(e).__name__ in ("AuthenticationError", "NotFoundError", "PermissionDeniedError"):
-                raise DistillateError(f"LLM judge at {self.client.base_url} refused: {e}") from e
-            log.warning("LLM judge call failed: %s: %s", type(e).__name__, e)
+                raise DistillateError(f"LLM judge at {self.endpoint.public_endpoint} refused: "
+                                      f"{redact(str(e))}") from e
+            log.warning("LLM judge call failed: %s: %s", type(e).__name__, e)  # the log filter redacts
             return None
         text = (r.choices[0].message.content or "").strip()
         if _YES.match(text):

@@ -1,22 +1,22 @@
 """One attempt of one chat request through the official async `openai` client, and what its failure means.
 
-The client is built with max_retries=0: retries, backoff and Retry-After are ours (runner.py), so every
-attempt is journaled. A response is parsed into a `Completion` (reasoning from `reasoning_content` /
+The client comes from the endpoint configuration (distillate/endpoint.py) with max_retries=0: retries,
+backoff and Retry-After are ours (runner.py), so every attempt is journaled. A response is parsed into a `Completion` (reasoning from `reasoning_content` /
 `reasoning` when the server sends it, else left in the content for split_response's <think> parsing) or
 the attempt fails with an `AttemptError` that says whether to retry, how long the server asked us to wait,
-and whether the whole run must stop (bad key, unknown model)."""
+and whether the whole run must stop (bad key, unknown model, a parameter the model refuses)."""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from distillate.errors import DistillateError, require
+from distillate.endpoint import EndpointConfig, refusal
+from distillate.errors import require
+from distillate.redact import redact
 
 REQUEST_ID_HEADER = "X-Distillate-Request-Id"
 ATTEMPT_HEADER = "X-Distillate-Attempt"
@@ -40,80 +40,35 @@ class Completion:
     response_id: str | None = None
     served_model: str | None = None
 
+    @property
+    def hidden_reasoning_tokens(self) -> int:
+        """Reasoning tokens billed (inside completion_tokens) whose text the server did not return."""
+        return (self.reasoning_tokens or 0) if self.reasoning is None else 0
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.content.strip() or (self.reasoning or "").strip())
+
 
 @dataclass
 class AttemptError:
-    kind: str                    # rate_limited | server_error | timeout | connection | malformed | empty_response | auth | not_found | bad_request | error
+    kind: str                    # rate_limited | server_error | timeout | connection | malformed | empty_response | auth | not_found | unsupported_parameter | bad_request | error
     message: str
     status: int | None = None
     retry_after: float | None = None
     retryable: bool = True
-    fatal: bool = False          # stop the run: no other request can succeed either
+    fatal: bool = False          # stop the run: no other request can succeed either (bad key, refused parameter)
 
 
-def public_endpoint(url: str | None) -> str | None:
-    """The endpoint as stored: no user:password@ and no query string (either may carry a secret)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-class Redactor:
-    """Removes the API key (and any 8+ character piece of it, as servers echo masked keys) from text."""
-
-    def __init__(self, secret: str | None):
-        self.secret = secret or ""
-
-    def __call__(self, text: str) -> str:
-        s = self.secret
-        if len(s) < 8 or not text:
-            return text
-        text = text.replace(s, "***")
-        for n in range(len(s) - 1, 7, -1):  # longest pieces first
-            for i in range(0, len(s) - n + 1):
-                piece = s[i:i + n]
-                if piece in text:
-                    text = text.replace(piece, "***")
-        return text
-
-
-def api_key(env_name: str, endpoint: str | None) -> str:
-    import os
-
-    key = os.environ.get(env_name)
-    if key:
-        return key
-    host = urlsplit(endpoint or "").hostname or ""
-    if host in ("127.0.0.1", "localhost", "::1"):
-        return "EMPTY"  # local servers (vLLM, SGLang) accept any key
-    raise DistillateError(f"no API key: set ${env_name} (or name another variable with --api-key-env)")
-
-
-def make_client(endpoint: str, key: str, timeout: float):
-    openai = require("openai", "openai")
-    return openai.AsyncOpenAI(base_url=endpoint, api_key=key, max_retries=0, timeout=timeout)
-
-
-_NEW_TOKEN_PARAM = re.compile(r"^(o\d|gpt-5)")
-
-
-def request_kwargs(model: str, messages: list[dict], params: dict[str, Any], max_tokens: int, stream: bool,
+def request_kwargs(cfg: EndpointConfig, messages: list[dict], params: dict[str, Any], max_tokens: int, stream: bool,
                    extra_body: dict, request_id: str, attempt: int) -> dict:
-    kw: dict[str, Any] = {"model": model, "messages": messages, "n": 1, "stream": stream,
-                          "extra_headers": {REQUEST_ID_HEADER: request_id, ATTEMPT_HEADER: str(attempt)}}
-    # OpenAI's reasoning models refuse max_tokens; every other server takes it.
-    kw["max_completion_tokens" if _NEW_TOKEN_PARAM.match(model) else "max_tokens"] = max_tokens
-    for k in ("temperature", "top_p", "seed"):
-        if params.get(k) is not None:
-            kw[k] = params[k]
-    if stream:
-        kw["stream_options"] = {"include_usage": True}
-    if extra_body:
-        kw["extra_body"] = extra_body
-    return kw
+    """The request as sent: the endpoint's model family decides max_tokens / max_completion_tokens and whether
+    sampling parameters go out (distillate/endpoint.py)."""
+    return cfg.chat_kwargs(messages, max_tokens=max_tokens, temperature=params.get("temperature"),
+                           top_p=params.get("top_p"), seed=params.get("seed"), n=1, stream=stream,
+                           stream_options={"include_usage": True} if stream else None,
+                           extra_headers={REQUEST_ID_HEADER: request_id, ATTEMPT_HEADER: str(attempt)},
+                           extra_body=extra_body or None)
 
 
 def _get(obj: Any, *names: str) -> Any:
@@ -146,7 +101,9 @@ def _usage(usage: Any, prompt_chars: int, text_chars: int) -> dict:
 
 
 def _completion(content: str, reasoning: str | None, finish: str | None, usage: dict, rid=None, model=None) -> Completion:
-    if not content.strip() and not (reasoning or "").strip():
+    # a hidden-reasoning model that spent its whole cap thinking stops at "length" with nothing visible:
+    # that is a truncated answer (the length policy decides), not a malformed one
+    if not content.strip() and not (reasoning or "").strip() and finish != "length":
         raise MalformedResponse("empty response (no content, no reasoning)")
     return Completion(content=content, reasoning=reasoning or None, finish_reason=finish, response_id=rid,
                       served_model=model, **usage)
@@ -218,7 +175,7 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-def classify(e: BaseException, redact) -> AttemptError:
+def classify(e: BaseException, ep: EndpointConfig) -> AttemptError:
     """What a failed attempt means. Unknown exceptions are not retried (they are bugs or local errors)."""
     openai = require("openai", "openai")
     msg = redact(f"{type(e).__name__}: {e}" if str(e) else f"{type(e).__name__}: no complete answer in time")[:2000]
@@ -239,6 +196,10 @@ def classify(e: BaseException, redact) -> AttemptError:
             return AttemptError("auth", msg, st, retryable=False, fatal=True)
         if st == 404:
             return AttemptError("not_found", msg, st, retryable=False, fatal=True)
+        refused = refusal(e)
+        if refused is not None:  # every request would be refused alike: stop and say how to fix it, once
+            return AttemptError("unsupported_parameter", ep.refusal_message(*refused), st, retryable=False,
+                                fatal=True)
         return AttemptError("bad_request", msg, st, retryable=False)
     if isinstance(e, openai.APIConnectionError):
         return AttemptError("connection", msg)

@@ -1,62 +1,109 @@
-"""Configuration of a generation or reformat run (the CLI, the API and the tests build the same objects)."""
+"""Configuration of a generation or reformat run (the CLI, the API and the tests build the same objects),
+and the prompt templates: named ones shipped in templates/, a file (@FILE) or the template text itself.
+
+Every field with a `flag` is a command-line option of `generate` / `reformat` (distillate/options.py builds
+the CLI from these dataclasses, so an option is declared here once); the endpoint fields (model, endpoint,
+api_key_env, timeout, reasoning_models, reasoning_effort) come from `distillate.endpoint.EndpointConfig`."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+from distillate.endpoint import EndpointConfig
 from distillate.errors import DistillateError
+from distillate.options import redefault
 
-# The paper's teacher prompt style: long step-by-step reasoning, the final answer boxed for the verifier.
-DEFAULT_PROMPT = ("Solve the following math problem. Think step by step, check your work, and put the final "
-                  "answer within \\boxed{{}}.\n\n{problem}")
-
-DEFAULT_REFORMAT_PROMPT = (
-    "Rewrite the solution below as a long, step-by-step chain of thought, the way a careful expert thinks "
-    "before answering: restate what is asked, explore the approach, verify each step, and catch and fix "
-    "slips out loud. Put that thinking between <think> and </think>, then write a concise final solution "
-    "that ends with the final answer within \\boxed{{}}. Keep every mathematical fact and the final answer of "
-    "the original unchanged; do not introduce new results.\n\nProblem:\n{problem}\n\nOriginal solution:\n"
-    "{solution}"
-)
-
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 LENGTH_POLICIES = ("keep", "retry", "drop")
 BACKENDS = ("openai", "vllm")
 
 
+@dataclass(frozen=True)
+class Template:
+    name: str    # a shipped template's name, "@path" for a file, "inline" for a literal template
+    text: str
+
+
+def named_templates() -> dict[str, str]:
+    """The shipped templates by name (templates/<name>.txt, one trailing newline dropped)."""
+    return {p.stem: p.read_text(encoding="utf-8").removesuffix("\n") for p in sorted(TEMPLATES_DIR.glob("*.txt"))}
+
+
+def resolve_prompt(value: str) -> Template:
+    """--prompt: `@FILE` (or a path without braces), the name of a shipped template, or the template text."""
+    p = Path(value[1:] if value.startswith("@") else value)
+    if value.startswith("@"):
+        if not p.is_file():
+            raise DistillateError(f"no such prompt file: {p}")
+        return Template(f"@{p}", p.read_text(encoding="utf-8"))
+    named = named_templates()
+    if value in named:
+        return Template(value, named[value])
+    if "{" not in value and p.is_file():
+        return Template(f"@{p}", p.read_text(encoding="utf-8"))
+    if re.fullmatch(r"[\w.-]{1,64}", value):
+        raise DistillateError(f"--prompt {value}: no template of that name and no such file "
+                              f"(named templates: {', '.join(named)}; a file: @FILE)")
+    return Template("inline", value)
+
+
+# The default texts (their hashes are part of request ids: they must not change, or a rerun resends).
+DEFAULT_PROMPT = named_templates()["default"]
+DEFAULT_REFORMAT_PROMPT = named_templates()["reformat"]
+
+
+def option(default, flag: str, help: str, **more):
+    """A config field that is also a command-line option (distillate/options.py)."""
+    return field(default=default, metadata={"flag": flag, "help": help, **more})
+
+
 @dataclass
-class GenerateConfig:
-    """One generation run. Every field that shapes the request is part of the request id (see journal.py):
+class GenerateConfig(EndpointConfig):
+    """One generation run. Every field that shapes the request is part of the request id (runner.request_id):
     changing one of them makes new requests; rerunning the same config resumes."""
 
-    model: str                           # model name as the endpoint knows it (or a local path for vllm)
-    endpoint: str | None = None          # OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1
-    n: int = 1                           # samples per problem (K of rejection sampling)
-    max_tokens: int = 16384              # output cap per request (reasoning included)
-    temperature: float = 0.7
-    top_p: float = 0.95
-    seed: int | None = None              # sample k is sent seed + k when set (servers that honour seeds)
-    prompt: str = DEFAULT_PROMPT         # user message template with {problem} (and {answer}); see render()
-    system: str | None = None            # optional system message
-    concurrency: int = 8                 # requests in flight
-    rpm: float | None = None             # requests per minute (token bucket); None: no limit
-    tpm: float | None = None             # tokens per minute (prompt estimate + max_tokens reserved, actual charged)
-    api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the key (the key is never stored)
-    source: str | None = None            # source name of the new traces (default gen:<model>)
-    on_length: str = "keep"              # finish_reason=length: keep (truncated trace) | retry (more tokens) | drop
+    model: str = redefault(EndpointConfig, "model",
+                           help="Model name as the endpoint knows it (a local path with --backend vllm).")
+    n: int = option(1, "--n", "Samples per problem (K for rejection sampling / pass rates).")
+    max_tokens: int = option(16384, "--max-tokens", "Output token cap per request, reasoning included (sent as "
+                                                    "max_completion_tokens to reasoning models).")
+    temperature: float = option(0.7, "--temperature", "Sampling temperature (not sent to reasoning models).")
+    top_p: float = option(0.95, "--top-p", "Nucleus sampling (not sent to reasoning models).")
+    seed: int | None = option(None, "--seed", "Sample k is sent seed+k (servers that honour seeds).")
+    prompt: str = option("default", "--prompt", "User message template with {problem} (and {answer}): a named "
+                                                "template (default, long-thought: docs/generate.md), @FILE, or the "
+                                                "template text.")
+    system: str | None = option(None, "--system", "Optional system message.")
+    concurrency: int = option(8, "--concurrency", "Requests in flight.")
+    rpm: float | None = option(None, "--rpm", "Requests per minute limit (client-side token bucket).")
+    tpm: float | None = option(None, "--tpm", "Tokens per minute limit (prompt estimate + max_tokens reserved, "
+                                              "real usage settled).")
+    source: str | None = option(None, "--source", "Source name of the new traces (default gen:<model> / "
+                                                  "reformat:<model>).", aliases=("-s",))
+    on_length: str = option("keep", "--on-length", "finish_reason=length: keep (truncated trace) | retry (double "
+                                                   "max_tokens) | drop.")
     length_retries: int = 2              # with on_length=retry: resend at most this many times, doubling max_tokens
     max_tokens_limit: int | None = None  # with on_length=retry: never ask for more (default 4 x max_tokens)
-    price_table: str | None = None       # JSON/YAML file {model: {input, output} USD per 1M tokens}
-    stream: bool = True                  # stream responses (long generations keep the connection alive)
-    backend: str = "openai"              # openai | vllm (offline engine on a local GPU, extra 'vllm')
-    timeout: float = 1800.0              # seconds one attempt may take end to end
-    max_attempts: int = 6                # attempts per request for retryable errors (429, 5xx, timeouts, malformed)
+    price_table: str | None = option(None, "--price-table", "JSON/YAML {model: {input, output}} in USD per 1M "
+                                                            "tokens, for costs (and the --dry-run estimate).")
+    stream: bool = option(True, "--stream/--no-stream", "Stream responses (keeps long generations alive).")
+    backend: str = option("openai", "--backend", "openai (any OpenAI-compatible endpoint) | vllm (offline engine "
+                                                 "on a local GPU, extra 'vllm').")
+    timeout: float = redefault(EndpointConfig, "timeout", 1800.0, help="Seconds one attempt may take end to end.")
+    max_attempts: int = option(6, "--max-attempts", "Attempts per request on 429, 5xx, timeouts and malformed "
+                                                    "responses.")
     backoff_base: float = 1.0            # first backoff in seconds; doubles per attempt, with jitter
     backoff_max: float = 120.0           # longest backoff; a server's Retry-After is honoured above it up to 600 s
-    retry_failed: bool = True            # a rerun retries requests that failed before (completed ones never)
-    commit_interval: float = 0.5         # seconds between journal commits (a kill loses at most this much finished work)
-    limit: int | None = None             # only the first N problems
+    retry_failed: bool = option(True, "--retry-failed/--no-retry-failed", "Whether a rerun retries requests that "
+                                                                          "failed before (completed ones are never "
+                                                                          "resent).")
+    commit_interval: float = 0.5         # seconds between catalog commits (finished requests are durable at once in
+                                         # the completion log; the catalog takes them in batches)
+    limit: int | None = option(None, "--limit", "Only the first N problems (traces for reformat).")
     extra_body: dict = field(default_factory=dict)  # extra request fields (e.g. {"top_k": 20} for vLLM servers)
 
     required_placeholder = "{problem}"  # class constant, not a field
@@ -64,6 +111,18 @@ class GenerateConfig:
     @property
     def source_name(self) -> str:
         return self.source or f"gen:{self.model}"
+
+    @cached_property
+    def template(self) -> Template:
+        return resolve_prompt(self.prompt)
+
+    @property
+    def template_hash(self) -> str:
+        h = hashlib.blake2b(digest_size=12)
+        for part in ("system", self.system or "", "prompt", self.template.text):
+            h.update(str(part).encode("utf-8", "surrogatepass"))
+            h.update(b"\x1f")
+        return h.hexdigest()[:16]
 
     def validate(self) -> None:
         if self.backend not in BACKENDS:
@@ -79,10 +138,9 @@ class GenerateConfig:
         for name, v in (("--rpm", self.rpm), ("--tpm", self.tpm)):
             if v is not None and v <= 0:
                 raise DistillateError(f"{name} must be positive, got {v}")
-        if self.timeout <= 0:
-            raise DistillateError(f"--timeout must be positive, got {self.timeout}")
-        if self.required_placeholder not in self.prompt:
-            raise DistillateError(f"the prompt template must contain {self.required_placeholder}")
+        self.validate_endpoint()
+        if self.required_placeholder not in self.template.text:
+            raise DistillateError(f"the prompt template ({self.template.name}) must contain {self.required_placeholder}")
         if self.price_table and not Path(self.price_table).is_file():
             raise DistillateError(f"no such price table: {self.price_table}")
 
@@ -91,14 +149,20 @@ class GenerateConfig:
 class ReformatConfig(GenerateConfig):
     """A reformat run: rewrite existing traces' solutions into the long-thought format, then check fidelity."""
 
-    prompt: str = DEFAULT_REFORMAT_PROMPT  # placeholders: {problem} {solution} {thought} {answer}
-    traces_source: str = ""              # catalog source whose traces are rewritten
-    field: str = "solution"              # what {solution} holds: solution | full (thought + solution)
-    min_length_ratio: float = 1.0        # rewrite chars / original chars must be within [min, max]
-    max_length_ratio: float = 30.0
-    ngram: int = 3                       # word n-gram size of the overlap check
-    min_overlap: float = 0.2             # share of the original's n-grams found in the rewrite, within [min, max]
-    max_overlap: float = 1.0
+    prompt: str = redefault(GenerateConfig, "prompt", "reformat", help=(
+        "Template with {solution} (and {problem}, {thought}, {answer}): a named template (reformat, ...), @FILE, "
+        "or the template text."))
+    traces_source: str = option("", "--traces", "Catalog source whose traces' solutions are rewritten.",
+                                required=True)
+    field: str = option("solution", "--field", "What {solution} holds: solution | full (thought + solution).")
+    min_length_ratio: float = option(1.0, "--min-length-ratio", "Fidelity: rewrite/original characters at least "
+                                                                "this.")
+    max_length_ratio: float = option(30.0, "--max-length-ratio", "Fidelity: rewrite/original characters at most "
+                                                                 "this.")
+    ngram: int = option(3, "--ngram", "Word n-gram size of the overlap check.")
+    min_overlap: float = option(0.2, "--min-overlap", "Fidelity: share of the original's word n-grams the rewrite "
+                                                      "keeps, at least.")
+    max_overlap: float = option(1.0, "--max-overlap", "Fidelity: ... at most (below 1 rejects near-copies).")
     verify_timeout: float = 5.0          # seconds for one answer check
 
     required_placeholder = "{solution}"
@@ -122,15 +186,8 @@ class ReformatConfig(GenerateConfig):
 
 
 def load_prompt(value: str | None, default: str) -> str:
-    """--prompt takes the template itself or a file holding it (@file or an existing path)."""
-    if value is None:
-        return default
-    p = Path(value[1:] if value.startswith("@") else value)
-    if (value.startswith("@") or "{" not in value) and p.is_file():
-        return p.read_text(encoding="utf-8")
-    if value.startswith("@"):
-        raise DistillateError(f"no such prompt file: {p}")
-    return value
+    """The template text of a --prompt value (None: `default`); see resolve_prompt."""
+    return default if value is None else resolve_prompt(value).text
 
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(problem|answer|solution|thought)\}")

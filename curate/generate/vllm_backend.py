@@ -1,9 +1,10 @@
 """`--backend vllm`: the same requests through vLLM's offline engine on a local GPU (extra 'vllm').
 
-The journal, trace storage and fidelity checks are the runner's; only sending differs. Requests go to the
-engine in chunks of BATCH, and a chunk's finished requests are committed before the next chunk starts, so a
-killed run loses at most one chunk. Retries do not apply (there is no network); `--on-length retry` resends the
-truncated ones of a chunk with doubled max_tokens, up to length_retries times."""
+The journal, trace storage and fidelity checks are the runner's (driven through its public methods
+`begin`, `bill`, `store`, `drop`, `fail`, `commit`, `info`); only sending differs. Requests go to the engine
+in chunks of BATCH, and a chunk's finished requests are committed (and only then counted) before the next
+chunk starts, so a killed run loses at most one chunk. Retries do not apply (there is no network);
+`--on-length retry` resends the truncated ones of a chunk with doubled max_tokens, up to length_retries times."""
 
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ def _engine(cfg):
     return vllm, vllm.LLM(model=cfg.model, seed=cfg.seed or 0)
 
 
+async def _store_all(runner, items) -> None:
+    async def one(s, comp, max_tokens):
+        try:
+            await runner.store(s, comp, max_tokens)
+        except cl.MalformedResponse as e:
+            runner.fail(s, "empty_response", str(e))
+
+    await asyncio.gather(*(one(*it) for it in items))
+
+
 def run_vllm(runner, todo, bar, task) -> None:
     cfg = runner.cfg
     vllm, llm = _engine(cfg)
@@ -30,53 +41,37 @@ def run_vllm(runner, todo, bar, task) -> None:
         chunk = todo[i:i + BATCH]
         max_tokens = {s.request_id: s.params["max_tokens"] for s in chunk}
         pending = list(chunk)
-        runner.c["sent"] += len(chunk)
-        for s in chunk:
-            runner.states[s.request_id].status = "running"
-            runner._write(s, runner.states[s.request_id])
-        runner.flush()
+        runner.begin(chunk)
         for round_ in range(1 + (cfg.length_retries if cfg.on_length == "retry" else 0)):
             if not pending:
                 break
-            params = [vllm.SamplingParams(n=1, max_tokens=max_tokens[s.request_id], temperature=s.params["temperature"],
-                                          top_p=s.params["top_p"], seed=s.params["seed"]) for s in pending]
+            params = [vllm.SamplingParams(n=1, max_tokens=max_tokens[s.request_id],
+                                          temperature=s.params.get("temperature", 1.0),
+                                          top_p=s.params.get("top_p", 1.0), seed=s.params["seed"]) for s in pending]
             t0 = time.monotonic()
             outs = llm.chat([s.messages for s in pending], params, use_tqdm=False)
             elapsed = (time.monotonic() - t0) / max(1, len(pending))
-            again = []
+            again, finished = [], []
             for s, o in zip(pending, outs):
-                st = runner.states[s.request_id]
-                st.attempts += 1
+                runner.states[s.request_id].attempts += 1
                 runner.c["attempts"] += 1
                 g = o.outputs[0]
                 comp = cl.Completion(content=g.text, reasoning=None, finish_reason=g.finish_reason,
                                      prompt_tokens=len(o.prompt_token_ids or []), completion_tokens=len(g.token_ids),
                                      reasoning_tokens=None, cached_tokens=0, usage_estimated=False,
                                      served_model=cfg.model)
-                st.latency_s = round(elapsed, 4)
-                st.total_latency_s += elapsed
-                st.bill(comp, runner.price)
-                runner._count_usage(comp)
+                runner.bill(s, comp, elapsed)
                 if g.finish_reason == "length" and cfg.on_length == "retry" and round_ < cfg.length_retries \
                         and max_tokens[s.request_id] < cap:
                     max_tokens[s.request_id] = min(cap, 2 * max_tokens[s.request_id])
                     runner.c["length_retries"] += 1
                     again.append(s)
-                    continue
-                if g.finish_reason == "length" and cfg.on_length == "drop":
-                    st.status, st.finish_reason = "dropped", "length"
-                    runner._write(s, st, "finish_reason=length: dropped (--on-length drop)")
-                    runner.c["dropped"] += 1
-                    continue
-                try:
-                    asyncio.run(runner._finish(s, st, comp, max_tokens[s.request_id]))
-                except cl.MalformedResponse as e:
-                    st.status = "failed"
-                    st.errors.append({"attempt": st.attempts, "kind": "empty_response", "status": None,
-                                      "at": time.time(), "message": str(e)})
-                    runner._write(s, st, str(e))
-                    runner.c["failed"] += 1
+                elif g.finish_reason == "length" and (cfg.on_length == "drop" or not comp.has_text):
+                    runner.drop(s, "finish_reason=length: dropped (--on-length drop)" if cfg.on_length == "drop"
+                                else "finish_reason=length before any output")
+                else:
+                    finished.append((s, comp, max_tokens[s.request_id]))
+            asyncio.run(_store_all(runner, finished))
             pending = again
-            runner.flush()  # every finished request of this round is committed before the next one starts
-            bar.update(task, completed=runner.c["completed"] + runner.c["failed"] + runner.c["dropped"],
-                       info=runner._info())
+            runner.commit()  # every finished request of this round is committed before the next one starts
+            bar.update(task, completed=runner.finished, info=runner.info())

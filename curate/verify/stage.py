@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from distillate.errors import DistillateError, require
+from distillate.errors import DistillateError
 from distillate.log import log, progress
 
 from . import core
@@ -36,7 +35,8 @@ class VerifyConfig:
         cfg = cls(timeout=float(ctx.opt("verify_timeout", core.DEFAULT_TIMEOUT)),
                   memory_mb=int(ctx.opt("verify_memory_mb", 2048)),
                   workers=ctx.opt("verify_workers"), batch_size=int(ctx.opt("verify_batch_size", 2000)),
-                  judge_endpoint=ctx.opt("judge_endpoint"), judge_model=ctx.opt("judge_model"))
+                  judge_endpoint=ctx.opt("judge_endpoint"), judge_model=ctx.opt("judge_model"),
+                  judge_api_key_env=ctx.opt("judge_api_key_env") or "OPENAI_API_KEY")
         if bool(cfg.judge_endpoint) != bool(cfg.judge_model):
             raise DistillateError("the LLM judge needs both --judge-endpoint and --judge-model")
         if cfg.timeout <= 0:
@@ -61,23 +61,26 @@ class Judge:
     """Asks an OpenAI-compatible endpoint about undecided pairs; its verdicts are marked judged_by_llm."""
 
     def __init__(self, cfg: VerifyConfig):
-        openai = require("openai", "core")
+        from distillate.endpoint import EndpointConfig
+
         self.model = cfg.judge_model
-        self.client = openai.OpenAI(base_url=cfg.judge_endpoint,
-                                    api_key=os.environ.get(cfg.judge_api_key_env) or "EMPTY",
-                                    timeout=cfg.judge_timeout, max_retries=2)
+        self.endpoint = EndpointConfig(model=cfg.judge_model, endpoint=cfg.judge_endpoint,
+                                       api_key_env=cfg.judge_api_key_env, timeout=cfg.judge_timeout, max_retries=2)
+        self.client = self.endpoint.client()
 
     def __call__(self, problem: str | None, gold: str, v: Verdict) -> Verdict:
+        from distillate.redact import redact
+
         pred = v.extracted
         v.details["pre_judge_verdict"] = v.verdict
         try:
-            r = self.client.chat.completions.create(
-                model=self.model, temperature=0.0, max_tokens=8,
-                messages=[{"role": "user", "content": JUDGE_PROMPT.format(
-                    problem=(problem or "(not given)")[:6000], gold=gold[:2000], pred=(pred or "")[:2000])}])
+            r = self.client.chat.completions.create(**self.endpoint.chat_kwargs(
+                [{"role": "user", "content": JUDGE_PROMPT.format(
+                    problem=(problem or "(not given)")[:6000], gold=gold[:2000], pred=(pred or "")[:2000])}],
+                max_tokens=self.endpoint.reply_tokens(8), temperature=0.0))
             text = (r.choices[0].message.content or "").strip()
         except Exception as e:  # noqa: BLE001 - a failed request keeps the undecided verdict, recorded
-            v.details["judge_error"] = f"{type(e).__name__}: {e}"[:500]
+            v.details["judge_error"] = redact(f"{type(e).__name__}: {e}")[:500]
             return v
         v.details["judge_reply"] = text[:200]
         word = text.upper().split()[0].strip(".,:*") if text else ""
