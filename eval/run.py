@@ -18,7 +18,7 @@ from pathlib import Path
 from distillate.endpoint import EndpointConfig
 from distillate.errors import DistillateError
 from distillate.log import log
-from distillate.redact import redact_obj
+from distillate.redact import public_url, redact_obj
 
 from .backends import BACKENDS, Generation, SamplingConfig, load_tokenizer, make_backend
 from .metrics import benchmark_metrics

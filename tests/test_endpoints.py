@@ -271,7 +271,8 @@ def test_eval_with_an_echoing_server_stores_no_secret(ws, shared_data, tmp_path,
         errors = [s["error"] for s in samples if s["error"]]
         assert len(errors) == 3 and all("Authorization: ***" in e for e in errors), errors
         _no_secret_in(out, r.stdout, r.stderr)
-    assert "***@127.0.0.1" in json.loads((outs[1][0] / "results.json").read_text())["config"]["endpoint"]
+    # stored as the endpoint's public form: no user:password@, no query string
+    assert json.loads((outs[1][0] / "results.json").read_text())["config"]["endpoint"] == f"http://127.0.0.1:{port}/v1"
     with ws.reader() as cat:
         cfgs = [r[0] for r in cat.fetch("SELECT CAST(config AS VARCHAR) FROM eval_runs")]
         errs = [r[0] for r in cat.fetch("SELECT error FROM eval_samples WHERE error IS NOT NULL")]
